@@ -1,0 +1,244 @@
+//! Opening audio files and decoding them, a block at a time, to mono `f32`.
+//!
+//! [`AudioDecoder`] hides Symphonia (WAV, FLAC, MP3, Ogg Vorbis, MP4/AAC) and our own
+//! AU reader behind one small API. Samples are converted to `f32` the way libsndfile
+//! does (so librosa sees the same numbers), and channels are averaged to mono the
+//! way `librosa.to_mono` does (an `f32` sum in channel order, then a division).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::codecs::audio::{AudioDecoder as SymphoniaAudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use crate::au::{AuReader, MAGIC_BE, MAGIC_LE};
+use crate::error::{DspError, Result};
+
+/// What a file holds, as its header tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInfo {
+    /// Sample rate in Hz (never 0).
+    pub sample_rate: u32,
+    /// Number of channels in the file (never 0); decoding down-mixes them.
+    pub channels: usize,
+    /// Number of frames, if the container says.
+    pub frames: Option<u64>,
+    /// Short codec description, e.g. `"pcm_s16le"` or `"AU PCM 16-bit"`.
+    pub codec: String,
+}
+
+/// An audio file being decoded to mono `f32` at its own sample rate.
+///
+/// ```no_run
+/// # fn main() -> dsp::Result<()> {
+/// let mut decoder = dsp::AudioDecoder::open("song.flac")?;
+/// let mut mono = Vec::new();
+/// while decoder.read_mono(&mut mono)? > 0 {}
+/// println!("{} samples at {} Hz", mono.len(), decoder.info().sample_rate);
+/// # Ok(()) }
+/// ```
+pub struct AudioDecoder {
+    path: PathBuf,
+    info: AudioInfo,
+    source: Source,
+    /// Interleaved samples of the block being down-mixed.
+    interleaved: Vec<f32>,
+    frames_read: u64,
+}
+
+enum Source {
+    Au(AuReader),
+    Symphonia { format: Box<dyn FormatReader>, decoder: Box<dyn SymphoniaAudioDecoder>, track_id: u32 },
+    Finished,
+}
+
+/// Frames per block when reading AU files.
+const AU_BLOCK_FRAMES: usize = 8192;
+
+impl AudioDecoder {
+    /// Opens `path` and reads its header. The format is recognised from the content;
+    /// the extension is only a hint.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut file = File::open(path).map_err(|e| DspError::io(path, e))?;
+        if file.metadata().map_err(|e| DspError::io(path, e))?.len() == 0 {
+            return Err(DspError::malformed(path, "file is empty"));
+        }
+        let mut magic = [0u8; 4];
+        let is_au = match file.read_exact(&mut magic) {
+            Ok(()) => magic == MAGIC_BE || magic == MAGIC_LE,
+            Err(_) => false,
+        };
+        let file = File::open(path).map_err(|e| DspError::io(path, e))?;
+        let (info, source) = if is_au { open_au(path, file)? } else { open_symphonia(path, file)? };
+        Ok(AudioDecoder { path: path.to_path_buf(), info, source, interleaved: Vec::new(), frames_read: 0 })
+    }
+
+    /// The file being decoded.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sample rate, channels and codec of the file.
+    pub fn info(&self) -> &AudioInfo {
+        &self.info
+    }
+
+    /// Decodes the next block and appends it to `out` as mono samples.
+    /// Returns the number of samples appended; `0` means the end of the audio.
+    ///
+    /// A file that stops early (a truncated data chunk, a cut-off stream) ends
+    /// where its data ends, as libsndfile does. A NaN or infinite sample is an error.
+    pub fn read_mono(&mut self, out: &mut Vec<f32>) -> Result<usize> {
+        self.interleaved.clear();
+        let frames = match &mut self.source {
+            Source::Finished => 0,
+            Source::Au(reader) => reader.read_interleaved(AU_BLOCK_FRAMES, &mut self.interleaved)?,
+            Source::Symphonia { format, decoder, track_id } => {
+                next_symphonia_block(&self.path, format.as_mut(), decoder.as_mut(), *track_id, &mut self.interleaved)?
+                    .unwrap_or(0)
+            }
+        };
+        if frames == 0 || self.interleaved.is_empty() {
+            self.source = Source::Finished;
+            return Ok(0);
+        }
+        let channels = self.interleaved.len() / frames;
+        if let Some(i) = self.interleaved.iter().position(|s| !s.is_finite()) {
+            return Err(DspError::NonFinite {
+                path: self.path.clone(),
+                frame: self.frames_read + (i / channels) as u64,
+                value: self.interleaved[i],
+            });
+        }
+        downmix_into(&self.interleaved, channels, out);
+        self.frames_read += frames as u64;
+        Ok(frames)
+    }
+
+    /// Decodes the whole file to mono samples at its own rate.
+    pub fn read_to_end(mut self) -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(self.info.frames.unwrap_or(0).min(1 << 26) as usize);
+        while self.read_mono(&mut out)? > 0 {}
+        if out.is_empty() {
+            return Err(DspError::Empty { path: self.path });
+        }
+        Ok(out)
+    }
+}
+
+/// Averages interleaved channels into `out`, as `numpy.mean(y, axis=0)` on `f32`.
+fn downmix_into(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
+    if channels == 1 {
+        out.extend_from_slice(interleaved);
+        return;
+    }
+    let n = channels as f32;
+    out.extend(interleaved.chunks_exact(channels).map(|frame| {
+        let mut sum = frame[0];
+        for &s in &frame[1..] {
+            sum += s;
+        }
+        sum / n
+    }));
+}
+
+fn open_au(path: &Path, file: File) -> Result<(AudioInfo, Source)> {
+    let reader = AuReader::open(path, file)?;
+    let info = AudioInfo {
+        sample_rate: reader.sample_rate,
+        channels: reader.channels,
+        frames: reader.frames_hint(),
+        codec: reader.codec_name().to_string(),
+    };
+    Ok((info, Source::Au(reader)))
+}
+
+fn open_symphonia(path: &Path, file: File) -> Result<(AudioInfo, Source)> {
+    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let format = symphonia::default::get_probe()
+        .probe(&hint, stream, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|e| symphonia_open_error(path, e))?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| DspError::unsupported(path, "no audio track"))?;
+    let track_id = track.id;
+    let frames = track.num_frames;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| DspError::unsupported(path, "the audio track has no codec parameters"))?
+        .clone();
+    let sample_rate = match params.sample_rate {
+        Some(0) | None => return Err(DspError::malformed(path, "sample rate is 0 or missing")),
+        Some(rate) => rate,
+    };
+    let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+    if channels == 0 {
+        return Err(DspError::malformed(path, "the file has 0 channels"));
+    }
+    let decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| symphonia_open_error(path, e))?;
+    let codec = decoder.codec_info().short_name.to_string();
+    let info = AudioInfo { sample_rate, channels, frames, codec };
+    Ok((info, Source::Symphonia { format, decoder, track_id }))
+}
+
+fn symphonia_open_error(path: &Path, e: SymphoniaError) -> DspError {
+    match e {
+        SymphoniaError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            DspError::malformed(path, "file ends inside its header")
+        }
+        SymphoniaError::IoError(io) => DspError::io(path, io),
+        SymphoniaError::Unsupported(what) => DspError::unsupported(path, what),
+        other => DspError::malformed(path, other.to_string()),
+    }
+}
+
+/// Reads packets until one decodes; appends its interleaved samples to `out`.
+/// Returns `None` at the end of the stream (or where a truncated stream stops).
+fn next_symphonia_block(
+    path: &Path,
+    format: &mut dyn FormatReader,
+    decoder: &mut dyn SymphoniaAudioDecoder,
+    track_id: u32,
+    out: &mut Vec<f32>,
+) -> Result<Option<usize>> {
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) | Err(SymphoniaError::ResetRequired) => return Ok(None),
+            // A file cut short ends where its data ends.
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(SymphoniaError::IoError(e)) => return Err(DspError::io(path, e)),
+            Err(e) => return Err(DspError::malformed(path, e.to_string())),
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buffer) => {
+                let frames = buffer.frames();
+                if frames == 0 {
+                    continue;
+                }
+                buffer.copy_to_vec_interleaved(out);
+                return Ok(Some(frames));
+            }
+            // A damaged packet is skipped, as players and libsndfile do.
+            Err(SymphoniaError::DecodeError(_)) | Err(SymphoniaError::IoError(_)) => continue,
+            Err(e) => return Err(DspError::malformed(path, e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The seed's features: ten standardised 128 x 130 log-mel segments per 30 s clip.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DspError, Result};
+use crate::mel::{LogMelSpectrogram, MelFilterbank, standardize};
+use crate::stream::AudioStream;
+
+/// Every number that defines the features. The default is the Python original's:
+/// 22,050 Hz, 10 segments of 66,150 samples (30 s), `n_fft` 2048, hop 512, 128 Slaney
+/// mels from 0 Hz to Nyquist, `power_to_db(ref=max, amin=1e-10, top_db=80)`, then
+/// per-segment standardisation with `eps = 1e-8`.
+///
+/// It is part of every model checkpoint and of the feature cache's key, so a model is
+/// always fed the features it was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureConfig {
+    /// Rate the audio is resampled to, in Hz.
+    pub sample_rate: u32,
+    /// Samples per segment (66,150 = 3 s at 22,050 Hz).
+    pub segment_samples: usize,
+    /// Segments per clip in the default (clip) mode; the clip is zero-padded or cut
+    /// to `segments_per_clip * segment_samples` samples.
+    pub segments_per_clip: usize,
+    /// FFT size (and window length).
+    pub n_fft: usize,
+    /// Hop between frames.
+    pub hop_length: usize,
+    /// Number of mel bands.
+    pub n_mels: usize,
+    /// Lowest filter edge, Hz.
+    pub fmin: f64,
+    /// Highest filter edge, Hz; `None` is Nyquist.
+    pub fmax: Option<f64>,
+    /// Floor of the power before the logarithm.
+    pub amin: f32,
+    /// Dynamic range kept below the segment's maximum, dB; `None` keeps all.
+    pub top_db: Option<f32>,
+    /// Added to the standard deviation when standardising each segment.
+    pub standardize_eps: f32,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            sample_rate: 22_050,
+            segment_samples: 66_150,
+            segments_per_clip: 10,
+            n_fft: 2048,
+            hop_length: 512,
+            n_mels: 128,
+            fmin: 0.0,
+            fmax: None,
+            amin: 1e-10,
+            top_db: Some(80.0),
+            standardize_eps: 1e-8,
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// Frames per segment: `1 + segment_samples / hop_length` (centred framing).
+    pub fn n_frames(&self) -> usize {
+        1 + self.segment_samples / self.hop_length
+    }
+
+    /// Duration of one segment in seconds.
+    pub fn segment_seconds(&self) -> f64 {
+        self.segment_samples as f64 / f64::from(self.sample_rate)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let fail = |m: String| Err(DspError::Config(m));
+        let nyquist = f64::from(self.sample_rate) / 2.0;
+        let fmax = self.fmax.unwrap_or(nyquist);
+        if self.sample_rate == 0 {
+            return fail("sample_rate must be positive".into());
+        }
+        if self.n_fft < 2 || self.hop_length == 0 || self.n_mels == 0 {
+            return fail("n_fft must be at least 2, hop_length and n_mels positive".into());
+        }
+        if self.segment_samples == 0 || self.segments_per_clip == 0 {
+            return fail("segment_samples and segments_per_clip must be positive".into());
+        }
+        if !(0.0 <= self.fmin && self.fmin < fmax && fmax <= nyquist) {
+            return fail(format!("need 0 <= fmin < fmax <= {nyquist} Hz, got fmin {} and fmax {fmax}", self.fmin));
+        }
+        if !(self.amin > 0.0) || self.top_db.is_some_and(|t| !(t >= 0.0)) || !(self.standardize_eps >= 0.0) {
+            return fail("amin must be positive, top_db and standardize_eps non-negative".into());
+        }
+        Ok(())
+    }
+}
+
+/// Which numbers to return: the model's input, or the log-mel before standardisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FeatureScale {
+    /// `(L - mean) / (std + eps)` per segment: what the models take.
+    #[default]
+    Standardized,
+    /// `L`, the log-mel in dB relative to the segment's maximum.
+    Decibels,
+}
+
+/// How much of a file to turn into segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Coverage {
+    /// The first `segments_per_clip` segments (30 s), zero-padded: the original's mode.
+    /// Decoding stops once 30 s are read.
+    #[default]
+    Clip,
+    /// Every segment of the file. A final partial segment is zero-padded and kept when
+    /// it is at least half a segment long, or when it is the only one.
+    WholeTrack,
+}
+
+/// Features of one file: `[segments, n_mels, n_frames]`, row-major `f32`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    data: Vec<f32>,
+    segments: usize,
+    n_mels: usize,
+    n_frames: usize,
+}
+
+impl Features {
+    /// `[segments, n_mels, n_frames]`.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.segments, self.n_mels, self.n_frames]
+    }
+
+    /// Number of segments.
+    pub fn n_segments(&self) -> usize {
+        self.segments
+    }
+
+    /// All values, row-major.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The values of segment `i`, `[n_mels, n_frames]` row-major.
+    ///
+    /// # Panics
+    /// If `i >= n_segments()`.
+    pub fn segment(&self, i: usize) -> &[f32] {
+        let size = self.n_mels * self.n_frames;
+        &self.data[i * size..(i + 1) * size]
+    }
+
+    /// The values, consuming `self`.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+}
+
+/// Turns audio files into model input.
+///
+/// ```no_run
+/// use dsp::{FeatureConfig, FeatureExtractor};
+/// let extractor = FeatureExtractor::new(FeatureConfig::default())?;
+/// let features = extractor.extract("song.mp3")?;
+/// assert_eq!(features.shape(), [10, 128, 130]);
+/// # Ok::<(), dsp::DspError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FeatureExtractor {
+    config: FeatureConfig,
+    spectrogram: LogMelSpectrogram,
+}
+
+impl FeatureExtractor {
+    /// An extractor for `config`; fails if the values cannot work together.
+    pub fn new(config: FeatureConfig) -> Result<Self> {
+        config.validate()?;
+        let fmax = config.fmax.unwrap_or(f64::from(config.sample_rate) / 2.0);
+        let bank = MelFilterbank::slaney(config.sample_rate, config.n_fft, config.n_mels, config.fmin, fmax);
+        let spectrogram = LogMelSpectrogram::new(config.n_fft, config.hop_length, bank, config.amin, config.top_db);
+        Ok(FeatureExtractor { config, spectrogram })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    /// Standardised features of the first 30 s of `path`: the models' input.
+    pub fn extract(&self, path: impl AsRef<Path>) -> Result<Features> {
+        self.extract_with(path, Coverage::Clip, FeatureScale::Standardized)
+    }
+
+    /// Features of `path` with a chosen coverage and scale.
+    pub fn extract_with(&self, path: impl AsRef<Path>, coverage: Coverage, scale: FeatureScale) -> Result<Features> {
+        let mut segments = self.segments(path, coverage)?;
+        let mut data = Vec::new();
+        let mut count = 0;
+        let size = self.segment_len();
+        for segment in &mut segments {
+            let audio = segment?;
+            data.resize(data.len() + size, 0.0);
+            let start = data.len() - size;
+            self.segment_features(&audio, scale, &mut data[start..]);
+            count += 1;
+        }
+        Ok(Features { data, segments: count, n_mels: self.config.n_mels, n_frames: self.config.n_frames() })
+    }
+
+    /// Features of samples already at `config.sample_rate`, in clip mode (cut or
+    /// zero-padded to `segments_per_clip` segments).
+    pub fn extract_samples(&self, samples: &[f32], scale: FeatureScale) -> Features {
+        let (seg, n) = (self.config.segment_samples, self.config.segments_per_clip);
+        let size = self.segment_len();
+        let mut data = vec![0.0; n * size];
+        let mut padded = vec![0.0; seg];
+        for i in 0..n {
+            let available = samples.len().saturating_sub(i * seg).min(seg);
+            padded[..available].copy_from_slice(&samples[i * seg..i * seg + available]);
+            padded[available..].fill(0.0);
+            self.segment_features(&padded, scale, &mut data[i * size..(i + 1) * size]);
+        }
+        Features { data, segments: n, n_mels: self.config.n_mels, n_frames: self.config.n_frames() }
+    }
+
+    /// The features of one segment of `segment_samples` samples, written to `out`
+    /// (`n_mels * n_frames` values).
+    pub fn segment_features(&self, segment: &[f32], scale: FeatureScale, out: &mut [f32]) {
+        self.spectrogram.decibels(segment, out);
+        if scale == FeatureScale::Standardized {
+            standardize(out, self.config.standardize_eps);
+        }
+    }
+
+    /// The audio segments of `path`, read lazily: memory stays bounded for any length.
+    pub fn segments(&self, path: impl AsRef<Path>, coverage: Coverage) -> Result<SegmentReader> {
+        let stream = AudioStream::open(path, self.config.sample_rate)?;
+        Ok(SegmentReader { stream, coverage, segment_samples: self.config.segment_samples, limit: self.config.segments_per_clip, buffer: Vec::new(), emitted: 0, ended: false })
+    }
+
+    fn segment_len(&self) -> usize {
+        self.config.n_mels * self.config.n_frames()
+    }
+}
+
+/// An iterator over the fixed-length audio segments of one file, at the feature rate.
+///
+/// In [`Coverage::Clip`] mode it yields exactly `segments_per_clip` segments (zero
+/// padded past the end of the file) and stops decoding after the last one.
+pub struct SegmentReader {
+    stream: AudioStream,
+    coverage: Coverage,
+    segment_samples: usize,
+    limit: usize,
+    buffer: Vec<f32>,
+    emitted: usize,
+    ended: bool,
+}
+
+impl SegmentReader {
+    /// Start time, in samples at the feature rate, of the next segment.
+    pub fn next_start(&self) -> usize {
+        self.emitted * self.segment_samples
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        while !self.ended && self.buffer.len() < self.segment_samples {
+            if self.stream.read(&mut self.buffer)? == 0 {
+                self.ended = true;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for SegmentReader {
+    type Item = Result<Vec<f32>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.coverage == Coverage::Clip && self.emitted == self.limit {
+            return None;
+        }
+        if let Err(e) = self.fill() {
+            self.ended = true;
+            self.buffer.clear();
+            self.emitted = self.limit;
+            self.coverage = Coverage::Clip;
+            return Some(Err(e));
+        }
+        let n = self.segment_samples;
+        let available = self.buffer.len().min(n);
+        let keep = match self.coverage {
+            Coverage::Clip => true,
+            Coverage::WholeTrack => available == n || (available > 0 && (2 * available >= n || self.emitted == 0)),
+        };
+        if !keep {
+            return None;
+        }
+        let mut segment: Vec<f32> = self.buffer.drain(..available).collect();
+        segment.resize(n, 0.0);
+        self.emitted += 1;
+        Some(Ok(segment))
+    }
+}

@@ -1,0 +1,40 @@
+//! Audio in, log-mel features out: the signal-processing half of the genre classifier.
+//!
+//! This crate knows nothing of machine learning. It decodes audio files, mixes them
+//! to mono, resamples them to 22,050 Hz and computes the Python original's features,
+//! equal to librosa 0.11's numbers:
+//!
+//! | step | what | librosa equivalent |
+//! |---|---|---|
+//! | [`AudioDecoder`] | WAV, AU, FLAC, MP3, Ogg Vorbis, MP4/AAC to mono `f32` | `librosa.load(mono=True)` |
+//! | [`AudioStream`] | resampling to 22,050 Hz, block by block | `soxr_hq` resampling |
+//! | [`LogMelSpectrogram`] | STFT, Slaney mel bank, dB | `melspectrogram` + `power_to_db(ref=np.max)` |
+//! | [`FeatureExtractor`] | 10 x 3 s segments, standardised | the seed's `extract_features` |
+//!
+//! Three lines give a model's input:
+//!
+//! ```no_run
+//! let extractor = dsp::FeatureExtractor::new(dsp::FeatureConfig::default())?;
+//! let features = extractor.extract("song.wav")?;          // [10, 128, 130]
+//! println!("{:?}", features.shape());
+//! # Ok::<(), dsp::DspError>(())
+//! ```
+//!
+//! Every error is a [`DspError`] that names the file and the cause; no input makes
+//! this crate panic. See `examples/extract_mel.rs` for a runnable tutorial.
+
+#![deny(missing_docs)]
+
+mod au;
+mod decode;
+mod error;
+mod features;
+pub mod mel;
+mod resample;
+mod stream;
+
+pub use decode::{AudioDecoder, AudioInfo};
+pub use error::{DspError, Result};
+pub use features::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale, Features, SegmentReader};
+pub use mel::{LogMelSpectrogram, MelFilterbank};
+pub use stream::{AudioStream, load_mono};

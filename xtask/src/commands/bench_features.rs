@@ -1,0 +1,68 @@
+//! `cargo xtask bench features [--threads T] [--repeat R] FILE|DIR...`
+//!
+//! Times decode + features per file, like `shared/bench/librosa_features.py` times
+//! librosa: one warm-up, then `R` repeats per file, median per file. With `T > 1` the
+//! files are spread over `T` threads and the folder throughput is reported too.
+//! The last line is JSON.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use dsp::{FeatureConfig, FeatureExtractor};
+
+use crate::cli::BenchFeaturesArgs;
+
+pub fn run(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.threads >= 1 && args.repeat >= 1, "--threads and --repeat must be at least 1");
+    let files = crate::audio_files::expand(&args.inputs)?;
+    anyhow::ensure!(!files.is_empty(), "no audio files found");
+    let extractor = FeatureExtractor::new(FeatureConfig::default())?;
+    extractor.extract(&files[0])?; // warm-up: page cache, FFT plans
+
+    // Per-file medians, files spread over the worker threads.
+    let next = AtomicUsize::new(0);
+    let wall = Instant::now();
+    let mut medians: Vec<(usize, f64)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..args.threads)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<Vec<(usize, f64)>> {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { return Ok(mine) };
+                        let mut times = Vec::with_capacity(args.repeat);
+                        for _ in 0..args.repeat {
+                            let t0 = Instant::now();
+                            std::hint::black_box(extractor.extract(file)?);
+                            times.push(t0.elapsed().as_secs_f64());
+                        }
+                        times.sort_by(f64::total_cmp);
+                        mine.push((i, times[times.len() / 2]));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("bench worker panicked")).collect::<anyhow::Result<Vec<_>>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    let wall = wall.elapsed().as_secs_f64();
+    medians.sort_by_key(|&(i, _)| i);
+    for &(i, s) in &medians {
+        println!("{}", serde_json::json!({"file": files[i].display().to_string(), "seconds_median": s, "repeat": args.repeat}));
+    }
+    let mut per_track: Vec<f64> = medians.iter().map(|&(_, s)| s).collect();
+    per_track.sort_by(f64::total_cmp);
+    let total: f64 = per_track.iter().sum();
+    let summary = serde_json::json!({
+        "files": files.len(),
+        "threads": args.threads,
+        "seconds_per_track_median": per_track[per_track.len() / 2],
+        "total_seconds_median": total,
+        "tracks_per_second_wall": (files.len() * args.repeat) as f64 / wall,
+    });
+    println!("{summary}");
+    Ok(ExitCode::SUCCESS)
+}

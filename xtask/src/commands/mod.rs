@@ -1,0 +1,29 @@
+//! One file per subcommand.
+
+mod bench_features;
+mod features;
+mod parity;
+
+use std::process::ExitCode;
+
+use crate::cli::{BenchCommand, Command};
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Features(args) => features::run(args),
+        Command::Parity(args) => parity::run(args),
+        Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
+    }
+}
+
+/// The features of `path` as an ndarray, for writing or comparing.
+pub(crate) fn features_array(
+    extractor: &dsp::FeatureExtractor,
+    path: &std::path::Path,
+    coverage: dsp::Coverage,
+    scale: dsp::FeatureScale,
+) -> anyhow::Result<ndarray::Array3<f32>> {
+    let features = extractor.extract_with(path, coverage, scale)?;
+    let shape = features.shape();
+    Ok(ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), features.into_vec())?)
+}

@@ -1,0 +1,50 @@
+//! `cargo xtask parity --reference DIR [--db] AUDIO...`: how far our features are from
+//! reference arrays (librosa's, written by `shared/bench/librosa_features.py --out DIR`).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+
+use crate::cli::ParityArgs;
+
+pub fn run(args: ParityArgs) -> anyhow::Result<ExitCode> {
+    let extractor = FeatureExtractor::new(FeatureConfig::default())?;
+    let scale = if args.db { FeatureScale::Decibels } else { FeatureScale::Standardized };
+    let files = crate::audio_files::expand(&args.inputs)?;
+    let mut all = Vec::new();
+    println!("{:<48} {:>10} {:>10} {:>10}", "file", "max", "p99", "mean");
+    for file in &files {
+        let stem = file.file_stem().context("file has no name")?.to_string_lossy();
+        let reference = crate::npy::read(&args.reference.join(format!("{stem}.npy")))?;
+        let ours = super::features_array(&extractor, file, Coverage::Clip, scale)?;
+        anyhow::ensure!(ours.shape() == reference.shape(), "{}: shape {:?} vs reference {:?}", file.display(), ours.shape(), reference.shape());
+        let diffs: Vec<f32> = ours.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs()).collect();
+        let stats = DiffStats::of(diffs.clone());
+        println!("{:<48} {:>10.6} {:>10.6} {:>10.7}", file.display().to_string(), stats.max, stats.p99, stats.mean);
+        all.extend(diffs);
+    }
+    let stats = DiffStats::of(all);
+    println!("{:<48} {:>10.6} {:>10.6} {:>10.7}", format!("ALL ({} files)", files.len()), stats.max, stats.p99, stats.mean);
+    println!("{}", serde_json::json!({"files": files.len(), "max": stats.max, "p99": stats.p99, "mean": stats.mean}));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Max, 99th percentile and mean of absolute differences.
+struct DiffStats {
+    max: f32,
+    p99: f32,
+    mean: f64,
+}
+
+impl DiffStats {
+    fn of(mut diffs: Vec<f32>) -> Self {
+        if diffs.is_empty() {
+            return DiffStats { max: 0.0, p99: 0.0, mean: 0.0 };
+        }
+        diffs.sort_by(f32::total_cmp);
+        let p99 = diffs[((diffs.len() - 1) as f64 * 0.99).round() as usize];
+        let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
+        DiffStats { max: diffs[diffs.len() - 1], p99, mean }
+    }
+}

@@ -1,0 +1,33 @@
+//! `cargo xtask <command>`: the project's runner. Each command lives in its own file
+//! under `commands/`; this file only parses the command line and dispatches.
+
+mod audio_files;
+mod cli;
+mod commands;
+mod npy;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            // One line: the error and its causes, joined.
+            let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+            eprintln!("error: {}", dedup_chain(&chain).join(": "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Drops causes whose text is already contained in the message before them.
+fn dedup_chain(chain: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for msg in chain {
+        if !out.last().is_some_and(|prev| prev.contains(msg.as_str())) {
+            out.push(msg.clone());
+        }
+    }
+    out
+}
