@@ -16,7 +16,7 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
-use crate::au::{AuReader, MAGIC_BE, MAGIC_LE};
+use crate::pcm::{MAGIC_BE, MAGIC_LE, PcmReader};
 use crate::error::{DspError, Result};
 
 /// What a file holds, as its header tells it.
@@ -52,13 +52,13 @@ pub struct AudioDecoder {
 }
 
 enum Source {
-    Au(AuReader),
+    Pcm(PcmReader),
     Symphonia { format: Box<dyn FormatReader>, decoder: Box<dyn SymphoniaAudioDecoder>, track_id: u32 },
     Finished,
 }
 
-/// Frames per block when reading AU files.
-const AU_BLOCK_FRAMES: usize = 8192;
+/// Frames per block when reading AU and PCM WAV files.
+const PCM_BLOCK_FRAMES: usize = 16_384;
 
 impl AudioDecoder {
     /// Opens `path` and reads its header. The format is recognised from the content;
@@ -69,13 +69,22 @@ impl AudioDecoder {
         if file.metadata().map_err(|e| DspError::io(path, e))?.len() == 0 {
             return Err(DspError::malformed(path, "file is empty"));
         }
-        let mut magic = [0u8; 4];
-        let is_au = match file.read_exact(&mut magic) {
-            Ok(()) => magic == MAGIC_BE || magic == MAGIC_LE,
-            Err(_) => false,
+        let mut magic = [0u8; 12];
+        let magic_len = read_prefix(&mut file, &mut magic).map_err(|e| DspError::io(path, e))?;
+        let reopen = || File::open(path).map_err(|e| DspError::io(path, e));
+        let is_au = magic_len >= 4 && (magic[..4] == MAGIC_BE || magic[..4] == MAGIC_LE);
+        let is_wav = magic_len == 12 && &magic[..4] == b"RIFF" && &magic[8..12] == b"WAVE";
+        let pcm = if is_au {
+            Some(PcmReader::open_au(path, reopen()?)?)
+        } else if is_wav {
+            PcmReader::open_wav(path, reopen()?)?
+        } else {
+            None
         };
-        let file = File::open(path).map_err(|e| DspError::io(path, e))?;
-        let (info, source) = if is_au { open_au(path, file)? } else { open_symphonia(path, file)? };
+        let (info, source) = match pcm {
+            Some(reader) => pcm_source(reader),
+            None => open_symphonia(path, reopen()?)?,
+        };
         Ok(AudioDecoder { path: path.to_path_buf(), info, source, interleaved: Vec::new(), frames_read: 0 })
     }
 
@@ -98,7 +107,7 @@ impl AudioDecoder {
         self.interleaved.clear();
         let frames = match &mut self.source {
             Source::Finished => 0,
-            Source::Au(reader) => reader.read_interleaved(AU_BLOCK_FRAMES, &mut self.interleaved)?,
+            Source::Pcm(reader) => reader.read_interleaved(PCM_BLOCK_FRAMES, &mut self.interleaved)?,
             Source::Symphonia { format, decoder, track_id } => {
                 next_symphonia_block(&self.path, format.as_mut(), decoder.as_mut(), *track_id, &mut self.interleaved)?
                     .unwrap_or(0)
@@ -109,7 +118,9 @@ impl AudioDecoder {
             return Ok(0);
         }
         let channels = self.interleaved.len() / frames;
-        if let Some(i) = self.interleaved.iter().position(|s| !s.is_finite()) {
+        // A boolean OR needs no order, so unlike `position` this check vectorises.
+        let any_bad = self.interleaved.iter().fold(false, |acc, s| acc | !s.is_finite());
+        if let Some(i) = any_bad.then(|| self.interleaved.iter().position(|s| !s.is_finite())).flatten() {
             return Err(DspError::NonFinite {
                 path: self.path.clone(),
                 frame: self.frames_read + (i / channels) as u64,
@@ -148,15 +159,26 @@ fn downmix_into(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
     }));
 }
 
-fn open_au(path: &Path, file: File) -> Result<(AudioInfo, Source)> {
-    let reader = AuReader::open(path, file)?;
+fn pcm_source(reader: PcmReader) -> (AudioInfo, Source) {
     let info = AudioInfo {
         sample_rate: reader.sample_rate,
         channels: reader.channels,
         frames: reader.frames_hint(),
         codec: reader.codec_name().to_string(),
     };
-    Ok((info, Source::Au(reader)))
+    (info, Source::Pcm(reader))
+}
+
+/// Reads up to `buf.len()` bytes from the start of `file`; returns how many.
+fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 fn open_symphonia(path: &Path, file: File) -> Result<(AudioInfo, Source)> {

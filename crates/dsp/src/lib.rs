@@ -25,11 +25,11 @@
 
 #![deny(missing_docs)]
 
-mod au;
 mod decode;
 mod error;
 mod features;
 pub mod mel;
+mod pcm;
 mod resample;
 mod stream;
 

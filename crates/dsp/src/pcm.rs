@@ -1,9 +1,12 @@
-//! A reader for Sun/NeXT AU files (`.au`, `.snd`), GTZAN's original format.
+//! Our reader for uncompressed audio: Sun/NeXT AU (GTZAN's original format) and
+//! plain PCM/float/G.711 WAV.
 //!
-//! Symphonia has no AU demuxer, and the format is small: a 24-byte header
-//! (magic, data offset, data size, encoding, sample rate, channels) followed by
-//! interleaved samples. We read it incrementally and convert samples to `f32`
-//! exactly as libsndfile does, so that features match librosa's.
+//! Symphonia has no AU demuxer, and for WAV a direct reader is several times faster
+//! than a general demuxer and decodes a truncated data chunk up to where it stops,
+//! as libsndfile does. Both formats are a header followed by interleaved samples; the
+//! header parsers below fill in a [`PcmLayout`] and one reader converts samples to
+//! `f32` exactly as libsndfile does, so that features match librosa's. WAV files in
+//! any other encoding (ADPCM, MPEG, ...) go to Symphonia instead.
 
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -21,6 +24,7 @@ enum Encoding {
     MuLaw,
     ALaw,
     Pcm8,
+    PcmU8,
     Pcm16,
     Pcm24,
     Pcm32,
@@ -29,7 +33,7 @@ enum Encoding {
 }
 
 impl Encoding {
-    fn from_code(code: u32) -> Option<Self> {
+    fn from_au_code(code: u32) -> Option<Self> {
         Some(match code {
             1 => Encoding::MuLaw,
             2 => Encoding::Pcm8,
@@ -45,7 +49,7 @@ impl Encoding {
 
     fn bytes(self) -> usize {
         match self {
-            Encoding::MuLaw | Encoding::ALaw | Encoding::Pcm8 => 1,
+            Encoding::MuLaw | Encoding::ALaw | Encoding::Pcm8 | Encoding::PcmU8 => 1,
             Encoding::Pcm16 => 2,
             Encoding::Pcm24 => 3,
             Encoding::Pcm32 | Encoding::Float32 => 4,
@@ -55,20 +59,21 @@ impl Encoding {
 
     fn name(self) -> &'static str {
         match self {
-            Encoding::MuLaw => "AU mu-law",
-            Encoding::ALaw => "AU A-law",
-            Encoding::Pcm8 => "AU PCM 8-bit",
-            Encoding::Pcm16 => "AU PCM 16-bit",
-            Encoding::Pcm24 => "AU PCM 24-bit",
-            Encoding::Pcm32 => "AU PCM 32-bit",
-            Encoding::Float32 => "AU float 32-bit",
-            Encoding::Float64 => "AU float 64-bit",
+            Encoding::MuLaw => "mu-law",
+            Encoding::ALaw => "A-law",
+            Encoding::Pcm8 => "PCM signed 8-bit",
+            Encoding::PcmU8 => "PCM unsigned 8-bit",
+            Encoding::Pcm16 => "PCM 16-bit",
+            Encoding::Pcm24 => "PCM 24-bit",
+            Encoding::Pcm32 => "PCM 32-bit",
+            Encoding::Float32 => "float 32-bit",
+            Encoding::Float64 => "float 64-bit",
         }
     }
 }
 
-/// An open AU file, read a block of frames at a time.
-pub(crate) struct AuReader {
+/// An open AU or WAV file, read a block of frames at a time.
+pub(crate) struct PcmReader {
     path: PathBuf,
     reader: BufReader<std::fs::File>,
     encoding: Encoding,
@@ -80,14 +85,12 @@ pub(crate) struct AuReader {
     block: Vec<u8>,
 }
 
-impl AuReader {
-    /// Parses the header; `reader` is positioned at the start of the file.
-    pub(crate) fn open(path: &Path, file: std::fs::File) -> Result<Self> {
+impl PcmReader {
+    /// Parses an AU header; `file` is positioned at the start.
+    pub(crate) fn open_au(path: &Path, file: std::fs::File) -> Result<Self> {
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut header = [0u8; 24];
-        reader
-            .read_exact(&mut header)
-            .map_err(|e| header_error(path, e, "truncated AU header"))?;
+        reader.read_exact(&mut header).map_err(|e| header_error(path, e, "truncated AU header"))?;
         let little_endian = match [header[0], header[1], header[2], header[3]] {
             MAGIC_BE => false,
             MAGIC_LE => true,
@@ -97,31 +100,72 @@ impl AuReader {
             let b = [header[i], header[i + 1], header[i + 2], header[i + 3]];
             if little_endian { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
         };
-        let (offset, size, code, sample_rate, channels) =
-            (word(4), word(8), word(12), word(16), word(20));
-        let encoding = Encoding::from_code(code)
-            .ok_or_else(|| DspError::unsupported(path, format!("AU encoding {code}")))?;
-        if sample_rate == 0 {
-            return Err(DspError::malformed(path, "AU header gives a sample rate of 0"));
-        }
-        if channels == 0 {
-            return Err(DspError::malformed(path, "AU header gives 0 channels"));
-        }
-        if channels > 256 {
-            return Err(DspError::malformed(path, format!("AU header gives {channels} channels")));
-        }
+        let (offset, size, code, sample_rate, channels) = (word(4), word(8), word(12), word(16), word(20));
+        let encoding =
+            Encoding::from_au_code(code).ok_or_else(|| DspError::unsupported(path, format!("AU encoding {code}")))?;
         if offset < 24 {
             return Err(DspError::malformed(path, format!("AU data offset {offset} is inside the header")));
         }
         // Skip the annotation field between the header and the data.
-        let skip = u64::from(offset - 24);
-        let skipped = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
-            .map_err(|e| DspError::io(path, e))?;
-        if skipped < skip {
-            return Err(DspError::malformed(path, "AU file ends before its data offset"));
-        }
+        skip(path, &mut reader, u64::from(offset - 24), "AU file ends before its data offset")?;
         let remaining = (size != u32::MAX).then_some(u64::from(size));
-        Ok(AuReader {
+        Self::new(path, reader, encoding, little_endian, sample_rate, channels, remaining)
+    }
+
+    /// Parses a RIFF/WAVE header; `file` is positioned at the start. Returns `None`
+    /// for a valid WAV whose encoding this reader does not handle (ADPCM, MPEG, ...).
+    pub(crate) fn open_wav(path: &Path, file: std::fs::File) -> Result<Option<Self>> {
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let mut riff = [0u8; 12];
+        reader.read_exact(&mut riff).map_err(|e| header_error(path, e, "truncated WAV header"))?;
+        if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
+            return Ok(None);
+        }
+        let mut format: Option<(Encoding, u32, u32)> = None;
+        loop {
+            let mut chunk = [0u8; 8];
+            reader.read_exact(&mut chunk).map_err(|e| header_error(path, e, "WAV file has no data chunk"))?;
+            let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+            match &chunk[0..4] {
+                b"fmt " => {
+                    let mut fmt = vec![0u8; (size as usize).min(64)];
+                    reader.read_exact(&mut fmt).map_err(|e| header_error(path, e, "truncated WAV fmt chunk"))?;
+                    skip(path, &mut reader, u64::from(size) - fmt.len() as u64 + u64::from(size & 1), "truncated WAV fmt chunk")?;
+                    format = match parse_wav_fmt(path, &fmt)? {
+                        Some(f) => Some(f),
+                        None => return Ok(None),
+                    };
+                }
+                b"data" => {
+                    let Some((encoding, sample_rate, channels)) = format else {
+                        return Ok(None); // data before fmt: leave it to Symphonia
+                    };
+                    return Self::new(path, reader, encoding, true, sample_rate, channels, Some(u64::from(size))).map(Some);
+                }
+                _ => skip(path, &mut reader, u64::from(size) + u64::from(size & 1), "WAV file has no data chunk")?,
+            }
+        }
+    }
+
+    fn new(
+        path: &Path,
+        reader: BufReader<std::fs::File>,
+        encoding: Encoding,
+        little_endian: bool,
+        sample_rate: u32,
+        channels: u32,
+        remaining: Option<u64>,
+    ) -> Result<Self> {
+        if sample_rate == 0 {
+            return Err(DspError::malformed(path, "header gives a sample rate of 0"));
+        }
+        if channels == 0 {
+            return Err(DspError::malformed(path, "header gives 0 channels"));
+        }
+        if channels > 1024 {
+            return Err(DspError::malformed(path, format!("header gives {channels} channels")));
+        }
+        Ok(PcmReader {
             path: path.to_path_buf(),
             reader,
             encoding,
@@ -165,6 +209,7 @@ impl AuReader {
             Encoding::MuLaw => out.extend(bytes.iter().map(|&b| f32::from(mulaw_to_i16(b)) / 32768.0)),
             Encoding::ALaw => out.extend(bytes.iter().map(|&b| f32::from(alaw_to_i16(b)) / 32768.0)),
             Encoding::Pcm8 => out.extend(bytes.iter().map(|&b| f32::from(b as i8) / 128.0)),
+            Encoding::PcmU8 => out.extend(bytes.iter().map(|&b| f32::from(b) / 128.0 - 1.0)),
             Encoding::Pcm16 => out.extend(bytes.chunks_exact(2).map(|c| {
                 let b = [c[0], c[1]];
                 let v = if self.little_endian { i16::from_le_bytes(b) } else { i16::from_be_bytes(b) };
@@ -192,6 +237,46 @@ impl AuReader {
         }
         Ok(frames)
     }
+}
+
+/// The encoding, sample rate and channel count of a WAV `fmt ` chunk; `None` for
+/// encodings left to Symphonia.
+fn parse_wav_fmt(path: &Path, fmt: &[u8]) -> Result<Option<(Encoding, u32, u32)>> {
+    if fmt.len() < 16 {
+        return Err(DspError::malformed(path, "WAV fmt chunk is shorter than 16 bytes"));
+    }
+    let u16_at = |i: usize| u16::from_le_bytes([fmt[i], fmt[i + 1]]);
+    let mut tag = u16_at(0);
+    let channels = u32::from(u16_at(2));
+    let sample_rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
+    let block_align = usize::from(u16_at(12));
+    let bits = u16_at(14);
+    if tag == 0xFFFE && fmt.len() >= 26 {
+        tag = u16_at(24); // WAVE_FORMAT_EXTENSIBLE: the sub-format GUID starts with the tag
+    }
+    // Samples sit in containers of block_align / channels bytes, left-justified.
+    let container = if channels > 0 { block_align / channels as usize } else { 0 };
+    let encoding = match (tag, container, bits) {
+        (1, 1, _) => Encoding::PcmU8,
+        (1, 2, _) => Encoding::Pcm16,
+        (1, 3, _) => Encoding::Pcm24,
+        (1, 4, _) => Encoding::Pcm32,
+        (3, 4, 32) => Encoding::Float32,
+        (3, 8, 64) => Encoding::Float64,
+        (6, 1, 8) => Encoding::ALaw,
+        (7, 1, 8) => Encoding::MuLaw,
+        _ if channels == 0 => return Err(DspError::malformed(path, "header gives 0 channels")),
+        _ => return Ok(None),
+    };
+    Ok(Some((encoding, sample_rate, channels)))
+}
+
+fn skip(path: &Path, reader: &mut impl Read, bytes: u64, truncated: &str) -> Result<()> {
+    let skipped = std::io::copy(&mut reader.take(bytes), &mut std::io::sink()).map_err(|e| DspError::io(path, e))?;
+    if skipped < bytes {
+        return Err(DspError::malformed(path, truncated));
+    }
+    Ok(())
 }
 
 fn header_error(path: &Path, e: std::io::Error, truncated: &str) -> DspError {
