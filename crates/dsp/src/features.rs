@@ -216,8 +216,9 @@ impl FeatureExtractor {
         let mut data = vec![0.0; n * size];
         let mut padded = vec![0.0; seg];
         for i in 0..n {
-            let available = samples.len().saturating_sub(i * seg).min(seg);
-            padded[..available].copy_from_slice(&samples[i * seg..i * seg + available]);
+            let start = (i * seg).min(samples.len());
+            let available = (samples.len() - start).min(seg);
+            padded[..available].copy_from_slice(&samples[start..start + available]);
             padded[available..].fill(0.0);
             self.segment_features(&padded, scale, &mut data[i * size..(i + 1) * size]);
         }

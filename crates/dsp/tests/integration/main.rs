@@ -1,0 +1,7 @@
+//! Integration tests of the dsp crate, one binary (see STYLE: `autotests = false`).
+
+mod broken_input;
+mod fixture;
+mod librosa_parity;
+mod odd_input;
+mod streaming;
