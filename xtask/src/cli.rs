@@ -21,6 +21,15 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run the whole test suite (what CI runs).
+    Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Extra arguments passed to `cargo test` (after `--`).
+    #[arg(last = true)]
+    pub cargo_args: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +74,13 @@ pub struct BenchFeaturesArgs {
     /// Timed repeats per file after one warm-up.
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
+    /// Also time librosa on the same files in the same run, with this Python
+    /// (one that has `shared/bench/requirements.txt` installed), and print the ratio.
+    #[arg(long, value_name = "PYTHON")]
+    pub librosa: Option<PathBuf>,
+    /// The reference script run with `--librosa`.
+    #[arg(long, default_value = "../shared/bench/librosa_features.py")]
+    pub librosa_script: PathBuf,
     /// Audio files or folders.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,

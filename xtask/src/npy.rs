@@ -31,5 +31,6 @@ pub fn write_atomic(path: &Path, array: &Array3<f32>) -> anyhow::Result<()> {
 /// Reads a 3-D `f32` array.
 pub fn read(path: &Path) -> anyhow::Result<Array3<f32>> {
     let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    Array3::<f32>::read_npy(std::io::BufReader::new(file)).with_context(|| format!("{}: not a 3-D f32 .npy", path.display()))
+    Array3::<f32>::read_npy(std::io::BufReader::new(file))
+        .with_context(|| format!("{}: not a 3-D f32 .npy", path.display()))
 }

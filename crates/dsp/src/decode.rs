@@ -16,8 +16,8 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
-use crate::pcm::{MAGIC_BE, MAGIC_LE, PcmReader};
 use crate::error::{DspError, Result};
+use crate::pcm::{MAGIC_BE, MAGIC_LE, PcmReader};
 
 /// What a file holds, as its header tells it.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,9 +190,7 @@ fn open_symphonia(path: &Path, file: File) -> Result<(AudioInfo, Source)> {
     let format = symphonia::default::get_probe()
         .probe(&hint, stream, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| symphonia_open_error(path, e))?;
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| DspError::unsupported(path, "no audio track"))?;
+    let track = format.default_track(TrackType::Audio).ok_or_else(|| DspError::unsupported(path, "no audio track"))?;
     let track_id = track.id;
     let frames = track.num_frames;
     let params = track

@@ -85,10 +85,12 @@ impl FeatureConfig {
         if self.segment_samples == 0 || self.segments_per_clip == 0 {
             return fail("segment_samples and segments_per_clip must be positive".into());
         }
-        if !(0.0 <= self.fmin && self.fmin < fmax && fmax <= nyquist) {
+        if !(self.fmin >= 0.0 && self.fmin < fmax && fmax <= nyquist) {
             return fail(format!("need 0 <= fmin < fmax <= {nyquist} Hz, got fmin {} and fmax {fmax}", self.fmin));
         }
-        if !(self.amin > 0.0) || self.top_db.is_some_and(|t| !(t >= 0.0)) || !(self.standardize_eps >= 0.0) {
+        let positive = |x: f32| x.is_finite() && x > 0.0;
+        let non_negative = |x: f32| x.is_finite() && x >= 0.0;
+        if !positive(self.amin) || !self.top_db.is_none_or(non_negative) || !non_negative(self.standardize_eps) {
             return fail("amin must be positive, top_db and standardize_eps non-negative".into());
         }
         Ok(())
@@ -237,7 +239,15 @@ impl FeatureExtractor {
     /// The audio segments of `path`, read lazily: memory stays bounded for any length.
     pub fn segments(&self, path: impl AsRef<Path>, coverage: Coverage) -> Result<SegmentReader> {
         let stream = AudioStream::open(path, self.config.sample_rate)?;
-        Ok(SegmentReader { stream, coverage, segment_samples: self.config.segment_samples, limit: self.config.segments_per_clip, buffer: Vec::new(), emitted: 0, ended: false })
+        Ok(SegmentReader {
+            stream,
+            coverage,
+            segment_samples: self.config.segment_samples,
+            limit: self.config.segments_per_clip,
+            buffer: Vec::new(),
+            emitted: 0,
+            ended: false,
+        })
     }
 
     fn segment_len(&self) -> usize {

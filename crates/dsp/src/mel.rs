@@ -70,7 +70,8 @@ impl MelFilterbank {
         // np.fft.rfftfreq(n_fft, 1 / sr)
         let val = 1.0 / (n_fft as f64 * (1.0 / f64::from(sample_rate)));
         let fft_freqs: Vec<f64> = (0..n_bins).map(|k| k as f64 * val).collect();
-        let mel_f: Vec<f64> = linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2).into_iter().map(mel_to_hz).collect();
+        let mel_f: Vec<f64> =
+            linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2).into_iter().map(mel_to_hz).collect();
         let filters = (0..n_mels)
             .map(|i| {
                 let (lower_diff, upper_diff) = (mel_f[i + 1] - mel_f[i], mel_f[i + 2] - mel_f[i + 1]);
@@ -304,7 +305,16 @@ fn log10(x: f32) -> f32 {
     let f = m - 1.0;
     let z = f * f;
     let mut p = 7.037_683_6e-2_f32;
-    for c in [-1.151_461e-1, 1.167_699_9e-1, -1.242_014_1e-1, 1.424_932_3e-1, -1.666_805_8e-1, 2.000_071_4e-1, -2.499_999_4e-1, 3.333_333e-1] {
+    for c in [
+        -1.151_461e-1,
+        1.167_699_9e-1,
+        -1.242_014_1e-1,
+        1.424_932_3e-1,
+        -1.666_805_8e-1,
+        2.000_071_4e-1,
+        -2.499_999_4e-1,
+        3.333_333e-1,
+    ] {
         p = p * f + c;
     }
     let mut y = f * z * p;
@@ -391,7 +401,13 @@ mod tests {
 
     #[test]
     fn silence_gives_zero_features() {
-        let spec = LogMelSpectrogram::new(2048, 512, MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0), 1e-10, Some(80.0));
+        let spec = LogMelSpectrogram::new(
+            2048,
+            512,
+            MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0),
+            1e-10,
+            Some(80.0),
+        );
         let mut out = vec![1.0; 128 * 130];
         spec.decibels(&vec![0.0; 66_150], &mut out);
         standardize(&mut out, 1e-8);

@@ -130,7 +130,12 @@ impl PcmReader {
                 b"fmt " => {
                     let mut fmt = vec![0u8; (size as usize).min(64)];
                     reader.read_exact(&mut fmt).map_err(|e| header_error(path, e, "truncated WAV fmt chunk"))?;
-                    skip(path, &mut reader, u64::from(size) - fmt.len() as u64 + u64::from(size & 1), "truncated WAV fmt chunk")?;
+                    skip(
+                        path,
+                        &mut reader,
+                        u64::from(size) - fmt.len() as u64 + u64::from(size & 1),
+                        "truncated WAV fmt chunk",
+                    )?;
                     format = match parse_wav_fmt(path, &fmt)? {
                         Some(f) => Some(f),
                         None => return Ok(None),
@@ -140,7 +145,8 @@ impl PcmReader {
                     let Some((encoding, sample_rate, channels)) = format else {
                         return Ok(None); // data before fmt: leave it to Symphonia
                     };
-                    return Self::new(path, reader, encoding, true, sample_rate, channels, Some(u64::from(size))).map(Some);
+                    return Self::new(path, reader, encoding, true, sample_rate, channels, Some(u64::from(size)))
+                        .map(Some);
                 }
                 _ => skip(path, &mut reader, u64::from(size) + u64::from(size & 1), "WAV file has no data chunk")?,
             }

@@ -51,18 +51,79 @@ pub fn run(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
     let wall = wall.elapsed().as_secs_f64();
     medians.sort_by_key(|&(i, _)| i);
     for &(i, s) in &medians {
-        println!("{}", serde_json::json!({"file": files[i].display().to_string(), "seconds_median": s, "repeat": args.repeat}));
+        println!(
+            "{}",
+            serde_json::json!({"file": files[i].display().to_string(), "seconds_median": s, "repeat": args.repeat})
+        );
     }
     let mut per_track: Vec<f64> = medians.iter().map(|&(_, s)| s).collect();
     per_track.sort_by(f64::total_cmp);
     let total: f64 = per_track.iter().sum();
-    let summary = serde_json::json!({
+    let ours_median = per_track[per_track.len() / 2];
+    let mut summary = serde_json::json!({
         "files": files.len(),
         "threads": args.threads,
-        "seconds_per_track_median": per_track[per_track.len() / 2],
+        "seconds_per_track_median": ours_median,
         "total_seconds_median": total,
         "tracks_per_second_wall": (files.len() * args.repeat) as f64 / wall,
     });
+    if let Some(python) = &args.librosa {
+        let librosa = librosa_per_track(python, &args, &files)?;
+        let librosa_median = median(librosa.clone());
+        println!("{:<56} {:>10} {:>10} {:>7}", "file", "ours ms", "librosa ms", "ratio");
+        for (&(i, ours), theirs) in medians.iter().zip(&librosa) {
+            println!(
+                "{:<56} {:>10.2} {:>10.2} {:>6.1}x",
+                files[i].display().to_string(),
+                ours * 1e3,
+                theirs * 1e3,
+                theirs / ours
+            );
+        }
+        summary["librosa_seconds_per_track_median"] = librosa_median.into();
+        summary["speedup_vs_librosa"] = (librosa_median / ours_median).into();
+    }
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs `librosa_features.py` on the same files with the same threads and repeats;
+/// returns its per-file median seconds, in file order.
+fn librosa_per_track(
+    python: &std::path::Path,
+    args: &BenchFeaturesArgs,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<Vec<f64>> {
+    use anyhow::Context;
+    let output = std::process::Command::new(python)
+        .arg(&args.librosa_script)
+        .args(["--threads", &args.threads.to_string(), "--repeat", &args.repeat.to_string()])
+        .args(files)
+        .output()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "librosa_features.py failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let mut per_file = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("unexpected output: {line}"))?;
+        if let Some(s) = value.get("seconds_median").and_then(|s| s.as_f64()) {
+            per_file.push(s);
+        }
+    }
+    anyhow::ensure!(
+        per_file.len() == files.len(),
+        "librosa_features.py timed {} of {} files",
+        per_file.len(),
+        files.len()
+    );
+    Ok(per_file)
 }

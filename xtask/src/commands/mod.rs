@@ -3,6 +3,7 @@
 mod bench_features;
 mod features;
 mod parity;
+mod test;
 
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Features(args) => features::run(args),
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
+        Command::Test(args) => test::run(args),
     }
 }
 

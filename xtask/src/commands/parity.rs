@@ -18,14 +18,26 @@ pub fn run(args: ParityArgs) -> anyhow::Result<ExitCode> {
         let stem = file.file_stem().context("file has no name")?.to_string_lossy();
         let reference = crate::npy::read(&args.reference.join(format!("{stem}.npy")))?;
         let ours = super::features_array(&extractor, file, Coverage::Clip, scale)?;
-        anyhow::ensure!(ours.shape() == reference.shape(), "{}: shape {:?} vs reference {:?}", file.display(), ours.shape(), reference.shape());
+        anyhow::ensure!(
+            ours.shape() == reference.shape(),
+            "{}: shape {:?} vs reference {:?}",
+            file.display(),
+            ours.shape(),
+            reference.shape()
+        );
         let diffs: Vec<f32> = ours.iter().zip(reference.iter()).map(|(a, b)| (a - b).abs()).collect();
         let stats = DiffStats::of(diffs.clone());
         println!("{:<48} {:>10.6} {:>10.6} {:>10.7}", file.display().to_string(), stats.max, stats.p99, stats.mean);
         all.extend(diffs);
     }
     let stats = DiffStats::of(all);
-    println!("{:<48} {:>10.6} {:>10.6} {:>10.7}", format!("ALL ({} files)", files.len()), stats.max, stats.p99, stats.mean);
+    println!(
+        "{:<48} {:>10.6} {:>10.6} {:>10.7}",
+        format!("ALL ({} files)", files.len()),
+        stats.max,
+        stats.p99,
+        stats.mean
+    );
     println!("{}", serde_json::json!({"files": files.len(), "max": stats.max, "p99": stats.p99, "mean": stats.mean}));
     Ok(ExitCode::SUCCESS)
 }

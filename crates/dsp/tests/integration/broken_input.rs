@@ -24,7 +24,8 @@ fn expect_error(path: &Path) -> DspError {
 #[test]
 fn broken_files_are_clear_errors() {
     let dir = fixture::scratch("broken");
-    let good: Vec<u8> = fixture::signal(22_050, 1.0).iter().flat_map(|&s| ((s * 32767.0) as i16).to_le_bytes()).collect();
+    let good: Vec<u8> =
+        fixture::signal(22_050, 1.0).iter().flat_map(|&s| ((s * 32767.0) as i16).to_le_bytes()).collect();
     let wav = raw_wav(1, 16, 1, 22_050, &good, good.len() as u32);
     let mut nan = raw_wav(3, 32, 1, 22_050, &[0; 4000], 4000);
     nan.extend_from_slice(&f32::NAN.to_le_bytes());

@@ -64,7 +64,9 @@ pub fn signal(rate: u32, seconds: f32) -> Vec<f32> {
             state ^= state << 5;
             let noise = (state as f32 / u32::MAX as f32 - 0.5) * 0.1;
             let x = i as f32 / rate as f32;
-            0.3 * (2.0 * std::f32::consts::PI * 330.0 * x).sin() + 0.2 * (2.0 * std::f32::consts::PI * 1870.0 * x).sin() + noise
+            0.3 * (2.0 * std::f32::consts::PI * 330.0 * x).sin()
+                + 0.2 * (2.0 * std::f32::consts::PI * 1870.0 * x).sin()
+                + noise
         })
         .collect()
 }

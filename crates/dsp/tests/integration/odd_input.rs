@@ -142,7 +142,9 @@ fn au_files_in_every_encoding_decode() {
         (6, s.iter().flat_map(|&x| x.to_be_bytes()).collect()),
         (7, s.iter().flat_map(|&x| f64::from(x).to_be_bytes()).collect()),
     ];
-    let reference = FeatureExtractor::new(FeatureConfig::default()).expect("extractor").extract_samples(&s, FeatureScale::Standardized);
+    let reference = FeatureExtractor::new(FeatureConfig::default())
+        .expect("extractor")
+        .extract_samples(&s, FeatureScale::Standardized);
     for (encoding, data) in encodings {
         let path = dir.join(format!("enc{encoding}.au"));
         std::fs::write(&path, raw_au(encoding, 1, 22_050, &data)).expect("write");

@@ -50,7 +50,13 @@ fn clip_mode_stops_decoding_after_thirty_seconds() {
 #[test]
 fn mutated_and_random_bytes_never_panic() {
     let audio = fixture::dir().join("audio");
-    let seeds = ["music_22050_au16.au", "music_22050_flac.flac", "music_22050_ogg.ogg", "music_44100_mp3.mp3", "tones_22050_pcm16.wav"];
+    let seeds = [
+        "music_22050_au16.au",
+        "music_22050_flac.flac",
+        "music_22050_ogg.ogg",
+        "music_44100_mp3.mp3",
+        "tones_22050_pcm16.wav",
+    ];
     let dir = fixture::scratch("fuzz");
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
