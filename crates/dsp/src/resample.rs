@@ -4,15 +4,21 @@
 //! ends at 91.3 % of the output Nyquist frequency and whose stop band starts at
 //! Nyquist. Rubato's synchronous FFT resampler with a Blackman-Harris² window puts its
 //! stop band at Nyquist as well, and the width of its transition band follows from the
-//! filter length; [`FILTER_LEN_OUT`] is the length whose transition band is closest
-//! to soxr HQ's (measured on white noise by the fixture script, see `docs/parity.md`).
+//! filter length; [`FILTER_LEN`] is the length whose transition band is closest to
+//! soxr HQ's. It was found by sweeping the length against librosa on the resampled
+//! fixtures (`docs/parity.md`): 320 matches, and 290 or 350 are already several times
+//! further off. The FFT resampler needs a length that is a multiple of the rates'
+//! smallest block (`rate / gcd(from, to)`), so rates with a large block (32 kHz: 441)
+//! match less closely; 8, 11.025, 16, 24, 44.1, 48, 88.2 and 96 kHz get 294 to 320.
+//! Upsampling (8 and 16 kHz input) matches soxr less well near the input's Nyquist
+//! frequency than downsampling does; see `docs/parity.md` for the figures.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 
-/// Length of rubato's anti-aliasing filter, in output samples, that best matches
-/// soxr HQ's transition band.
-pub(crate) const FILTER_LEN_OUT: usize = 320;
+/// Length of rubato's anti-aliasing filter, in samples at the lower of the two rates,
+/// that best matches soxr HQ's transition band.
+pub(crate) const FILTER_LEN: usize = 320;
 
 /// Input frames handed to rubato per call (about a third of a second at 44.1 kHz).
 const TARGET_CHUNK_IN: usize = 16_384;
@@ -37,7 +43,9 @@ impl StreamResampler {
         let (from, to) = (from_hz as usize, to_hz as usize);
         let gcd = gcd(from, to);
         let (min_in, min_out) = (from / gcd, to / gcd);
-        let blocks = (FILTER_LEN_OUT as f64 / min_out as f64).round().max(1.0) as usize;
+        // The filter's length counts samples at the lower of the two rates.
+        let min_lower = if to < from { min_out } else { min_in };
+        let blocks = (FILTER_LEN as f64 / min_lower as f64).round().max(1.0) as usize;
         let sub_in = blocks * min_in;
         let sub_chunks = (TARGET_CHUNK_IN / sub_in).max(1);
         let inner = Fft::<f32>::new_custom(
