@@ -197,9 +197,13 @@ impl FeatureExtractor {
     /// Features of `path` with a chosen coverage and scale.
     pub fn extract_with(&self, path: impl AsRef<Path>, coverage: Coverage, scale: FeatureScale) -> Result<Features> {
         let mut segments = self.segments(path, coverage)?;
-        let mut data = Vec::new();
-        let mut count = 0;
         let size = self.segment_len();
+        let expected = match coverage {
+            Coverage::Clip => self.config.segments_per_clip,
+            Coverage::WholeTrack => 1,
+        };
+        let mut data = Vec::with_capacity(expected * size);
+        let mut count = 0;
         for segment in &mut segments {
             let audio = segment?;
             data.resize(data.len() + size, 0.0);

@@ -211,14 +211,25 @@ impl LogMelSpectrogram {
             let group_len = GROUP.min(n_frames - group_start);
             for lane in (0..group_len).step_by(2) {
                 let t = group_start + lane;
-                self.windowed_frame(segment, t, &mut frame_a);
-                if t + 1 < n_frames {
-                    self.windowed_frame(segment, t + 1, &mut frame_b);
+                let (start_a, start_b) = (t * self.hop, (t + 1) * self.hop);
+                let half = self.n_fft / 2;
+                if t + 1 < n_frames && start_a >= half && start_b + half <= segment.len() {
+                    // Both frames lie inside the segment: window and interleave in one pass.
+                    let a = &segment[start_a - half..start_a + half];
+                    let b = &segment[start_b - half..start_b + half];
+                    for (((z, &x), &y), &w) in buffer.iter_mut().zip(a).zip(b).zip(&self.window) {
+                        *z = Complex::new(x * w, y * w);
+                    }
                 } else {
-                    frame_b.fill(0.0);
-                }
-                for ((z, &a), &b) in buffer.iter_mut().zip(&frame_a).zip(&frame_b) {
-                    *z = Complex::new(a, b);
+                    self.windowed_frame(segment, t, &mut frame_a);
+                    if t + 1 < n_frames {
+                        self.windowed_frame(segment, t + 1, &mut frame_b);
+                    } else {
+                        frame_b.fill(0.0);
+                    }
+                    for ((z, &a), &b) in buffer.iter_mut().zip(&frame_a).zip(&frame_b) {
+                        *z = Complex::new(a, b);
+                    }
                 }
                 self.fft.process_with_scratch(&mut buffer, &mut scratch);
                 split_power(&buffer, &mut grouped, lane);
@@ -282,8 +293,11 @@ pub fn power_to_db(values: &mut [f32], amin: f32, top_db: Option<f32>) {
     let offset = 10.0 * amin.max(reference).log10();
     let max_db = 10.0 * amin.max(reference).log10() - offset;
     let floor = top_db.map_or(f32::NEG_INFINITY, |t| max_db - t);
+    // Plain comparisons rather than f32::max (no NaN can occur here), so the loop vectorises.
     for v in values.iter_mut() {
-        *v = (10.0 * log10(amin.max(*v)) - offset).max(floor);
+        let x = if *v > amin { *v } else { amin };
+        let db = 10.0 * log10(x) - offset;
+        *v = if db > floor { db } else { floor };
     }
 }
 
@@ -295,13 +309,12 @@ pub fn power_to_db(values: &mut [f32], amin: f32, top_db: Option<f32>) {
 fn log10(x: f32) -> f32 {
     const LOG10_E: f32 = std::f32::consts::LOG10_E;
     let bits = x.to_bits();
-    let mut exponent = ((bits >> 23) & 0xff) as i32 - 127;
-    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // [1, 2)
+    let exponent = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // [1, 2)
     // Move m into [sqrt(1/2), sqrt(2)) so that the polynomial's argument is small.
     let big = m > std::f32::consts::SQRT_2;
-    m = if big { m * 0.5 } else { m };
-    exponent += i32::from(big);
-    let e = exponent as f32;
+    let m = if big { m * 0.5 } else { m };
+    let e = exponent as f32 + if big { 1.0 } else { 0.0 };
     let f = m - 1.0;
     let z = f * f;
     let mut p = 7.037_683_6e-2_f32;

@@ -95,12 +95,19 @@ impl StreamResampler {
         Ok(())
     }
 
-    fn process(&mut self, offset: usize, need: usize, partial: Option<usize>, out: &mut Vec<f32>) -> Result<(), String> {
+    fn process(
+        &mut self,
+        offset: usize,
+        need: usize,
+        partial: Option<usize>,
+        out: &mut Vec<f32>,
+    ) -> Result<(), String> {
         let input = InterleavedSlice::new(&self.pending[offset..offset + need], 1, need).map_err(|e| e.to_string())?;
         let frames = self.out_block.len();
         let mut output = InterleavedSlice::new_mut(&mut self.out_block[..], 1, frames).map_err(|e| e.to_string())?;
         let indexing = partial.map(|p| Indexing::new().partial_len(p));
-        let (_, written) = self.inner.process_into_buffer(&input, &mut output, indexing.as_ref()).map_err(|e| e.to_string())?;
+        let (_, written) =
+            self.inner.process_into_buffer(&input, &mut output, indexing.as_ref()).map_err(|e| e.to_string())?;
         let dropped = self.skip.min(written);
         self.skip -= dropped;
         out.extend_from_slice(&self.out_block[dropped..written]);
