@@ -18,7 +18,7 @@ fn stages(c: &mut Criterion) {
     let mut out = vec![0.0; 128 * 130];
     c.bench_function("log-mel dB, one 3 s segment", |b| b.iter(|| spectrogram.decibels(&segment, &mut out)));
     let extractor = FeatureExtractor::new(FeatureConfig::default()).expect("default config");
-    c.bench_function("features from samples, 30 s clip", |b| {
+    c.bench_function("features from samples, 4.5 s padded to 30 s", |b| {
         b.iter(|| extractor.extract_samples(&samples, FeatureScale::Standardized))
     });
     c.bench_function("decode + features, 4.5 s AU file", |b| b.iter(|| extractor.extract(&path).expect("decodes")));

@@ -234,6 +234,12 @@ impl FeatureExtractor {
     /// The features of one segment of `segment_samples` samples, written to `out`
     /// (`n_mels * n_frames` values).
     pub fn segment_features(&self, segment: &[f32], scale: FeatureScale, out: &mut [f32]) {
+        // Digital silence (the padding after a short file) is 0 in both scales, as in
+        // librosa: every bin equals the reference, then standardisation gives 0 / eps.
+        if segment.iter().all(|&s| s == 0.0) {
+            out.fill(0.0);
+            return;
+        }
         self.spectrogram.decibels(segment, out);
         if scale == FeatureScale::Standardized {
             standardize(out, self.config.standardize_eps);
