@@ -2,9 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-/// Extensions treated as audio when walking a folder.
-const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "au", "snd", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac"];
-
 /// Files are kept as given; folders are walked (sorted, recursively) for audio files.
 pub fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -27,15 +24,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     for path in entries {
         if path.is_dir() {
             walk(&path, files)?;
-        } else if is_audio(&path) {
+        } else if dsp::is_audio_path(&path) {
             files.push(path);
         }
     }
     Ok(())
-}
-
-fn is_audio(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }

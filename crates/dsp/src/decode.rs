@@ -19,6 +19,16 @@ use symphonia::core::meta::MetadataOptions;
 use crate::error::{DspError, Result};
 use crate::pcm::{MAGIC_BE, MAGIC_LE, PcmReader};
 
+/// File extensions this crate decodes, lower case. Folders are walked for these.
+pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "au", "snd", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac"];
+
+/// Whether `path` has one of the [`AUDIO_EXTENSIONS`] (case-insensitive).
+pub fn is_audio_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
 /// What a file holds, as its header tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioInfo {

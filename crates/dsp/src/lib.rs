@@ -33,7 +33,7 @@ mod pcm;
 mod resample;
 mod stream;
 
-pub use decode::{AudioDecoder, AudioInfo};
+pub use decode::{AUDIO_EXTENSIONS, AudioDecoder, AudioInfo, is_audio_path};
 pub use error::{DspError, Result};
 pub use features::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale, Features, SegmentReader};
 pub use mel::{LogMelSpectrogram, MelFilterbank};

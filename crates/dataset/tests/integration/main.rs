@@ -1,0 +1,7 @@
+//! Integration tests of the dataset crate, one binary.
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
+
+mod collection;
+mod index;
+mod splits;
+mod validation;

@@ -1,0 +1,112 @@
+use std::collections::HashSet;
+
+use dataset::TrackIndex;
+use dataset::split::{self, Fractions, Groups, Part, TrackSplit};
+
+use crate::collection;
+
+fn index(per_genre: u32) -> TrackIndex {
+    let root = collection::scratch(&format!("split{per_genre}"));
+    collection::gtzan_like(&root, per_genre);
+    TrackIndex::open(&root).unwrap()
+}
+
+/// Every track in at most one set, and every group entirely in one set.
+fn assert_no_leak(split: &TrackSplit, n: usize, groups: &Groups) {
+    let mut seen = HashSet::new();
+    for part in [Part::Train, Part::Valid, Part::Test] {
+        for &i in split.part(part) {
+            assert!(seen.insert(i), "track {i} is in two sets");
+        }
+    }
+    let assignment = split.assignment(n);
+    for a in 0..n {
+        for b in 0..n {
+            if groups.of(a) == groups.of(b) {
+                assert_eq!(assignment[a], assignment[b], "tracks {a} and {b} are one group but in different sets");
+            }
+        }
+    }
+}
+
+#[test]
+fn stratified_is_70_15_15_per_genre_and_reproducible() {
+    let index = index(20);
+    let groups = Groups::singletons(60);
+    let a = split::stratified(&index, Fractions::default(), 42, &groups).unwrap();
+    assert_eq!(a.counts(&index), vec![[14, 3, 3]; 3]);
+    assert_no_leak(&a, 60, &groups);
+    assert_eq!(a, split::stratified(&index, Fractions::default(), 42, &groups).unwrap());
+    assert_ne!(a, split::stratified(&index, Fractions::default(), 7, &groups).unwrap());
+}
+
+#[test]
+fn duplicates_and_artists_stay_together() {
+    let index = index(20);
+    let duplicates = Groups::from_pairs(60, &[(0, 21), (21, 45), (3, 4)]);
+    let artists =
+        Groups::from_keys(&(0..60).map(|i| (i % 7 == 0).then(|| "same artist".to_string())).collect::<Vec<_>>());
+    let groups = duplicates.merge(&artists);
+    for seed in 0..20 {
+        let s = split::stratified(&index, Fractions::default(), seed, &groups).unwrap();
+        assert_no_leak(&s, 60, &groups);
+        assert_eq!(s.train.len() + s.valid.len() + s.test.len(), 60);
+        for fold in 0..5 {
+            let k = split::k_fold(&index, 5, fold, 0.15, seed, &groups).unwrap();
+            assert_no_leak(&k, 60, &groups);
+        }
+    }
+}
+
+#[test]
+fn k_fold_test_sets_partition_the_collection() {
+    let index = index(10);
+    let groups = Groups::singletons(30);
+    let mut tested = Vec::new();
+    for fold in 0..5 {
+        let s = split::k_fold(&index, 5, fold, 0.15, 42, &groups).unwrap();
+        assert_no_leak(&s, 30, &groups);
+        assert_eq!(s.counts(&index).iter().map(|c| c[2]).collect::<Vec<_>>(), [2, 2, 2], "fold {fold}");
+        assert_eq!(s.train.len() + s.valid.len() + s.test.len(), 30);
+        tested.extend(s.test);
+    }
+    tested.sort();
+    assert_eq!(tested, (0..30).collect::<Vec<_>>());
+    assert!(split::k_fold(&index, 5, 5, 0.15, 42, &groups).is_err());
+    assert!(split::k_fold(&index, 1, 0, 0.15, 42, &groups).is_err());
+}
+
+#[test]
+fn list_files_report_missing_entries() {
+    let index = index(3);
+    let dir = collection::scratch("lists");
+    let train = dir.join("train.txt");
+    let valid = dir.join("valid.txt");
+    let test = dir.join("test.txt");
+    std::fs::write(&train, "blues/blues.00000.wav\njazz/jazz.00000.wav\nrock/rock.00077.wav\n").unwrap();
+    std::fs::write(&valid, "blues/blues.00001.wav\n\n").unwrap();
+    std::fs::write(&test, "rock/rock.00002.wav\npop/pop.00000.wav\n").unwrap();
+    let err = split::from_lists(&index, [&train, &valid, &test], false).unwrap_err();
+    assert!(err.to_string().contains("2 listed files are not in the collection"), "{err}");
+    let listed = split::from_lists(&index, [&train, &valid, &test], true).unwrap();
+    assert_eq!(listed.missing, ["rock/rock.00077.wav", "pop/pop.00000.wav"]);
+    assert_eq!(listed.split.train, [0, 3]);
+    assert_eq!(listed.split.valid, [1]);
+    assert_eq!(listed.split.test, [8]);
+    std::fs::write(&test, "blues/blues.00000.wav\n").unwrap();
+    let err = split::from_lists(&index, [&train, &valid, &test], true).unwrap_err().to_string();
+    assert!(err.contains("test.txt:1") && err.contains("also listed"), "{err}");
+}
+
+#[test]
+fn artist_index_groups_tracks_by_artist() {
+    let index = index(4);
+    let dir = collection::scratch("artists");
+    let path = dir.join("GTZANindex.txt");
+    std::fs::write(&path, "blues.00000.wav ::: Robert Johnson ::: A\nblues.00002.wav ::: robert johnson ::: B\njazz.00003.wav ::: ::: C\nrock.00099.wav ::: Queen ::: D\n").unwrap();
+    let groups = split::artist_groups(&index, &path).unwrap();
+    assert_eq!(groups.of(0), groups.of(2));
+    assert_ne!(groups.of(0), groups.of(1));
+    std::fs::write(&path, "blues.00000.wav only one field\n").unwrap();
+    assert!(split::artist_groups(&index, &path).unwrap_err().to_string().contains("GTZANindex.txt:1"));
+}
