@@ -344,10 +344,10 @@ pub fn artist_groups(index: &TrackIndex, artist_index: &Path) -> Result<Groups> 
             });
         };
         let genre = file.split('.').next().unwrap_or("");
-        if let Some(i) = index.find(&format!("{genre}/{file}")) {
-            if !artist.is_empty() {
-                artists[i] = Some(artist.to_lowercase());
-            }
+        if let Some(i) = index.find(&format!("{genre}/{file}"))
+            && !artist.is_empty()
+        {
+            artists[i] = Some(artist.to_lowercase());
         }
     }
     Ok(Groups::from_keys(&artists))
