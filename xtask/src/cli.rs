@@ -21,6 +21,10 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Decode every file of a collection: broken files, audio statistics, duplicates.
+    Validate(ValidateArgs),
+    /// Make a track-level train / validation / test split of a collection.
+    Split(SplitArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
 }
@@ -84,4 +88,73 @@ pub struct BenchFeaturesArgs {
     /// Audio files or folders.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The collection: GTZAN (either layout) or any <root>/<genre>/<audio> folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "out/validation.json")]
+    pub out: PathBuf,
+    /// Decoding threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+/// How to split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitStrategy {
+    /// Stratified by genre, --fractions of each genre (default 70/15/15).
+    Stratified,
+    /// Stratified k-fold: --fold of --folds is the test set.
+    KFold,
+    /// From list files: --lists DIR holding train/valid/test lists.
+    Lists,
+    /// Stratified, keeping each artist of --artist-index in one set.
+    Artist,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SplitArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The strategy.
+    #[arg(long, value_enum)]
+    pub strategy: SplitStrategy,
+    /// Seed of the shuffle.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Train, validation and test fractions (stratified, artist).
+    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.70, 0.15, 0.15])]
+    pub fractions: Vec<f64>,
+    /// Number of folds (k-fold).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Which fold is the test set, 0-based (k-fold).
+    #[arg(long, default_value_t = 0)]
+    pub fold: usize,
+    /// Share of the non-test tracks used for validation (k-fold).
+    #[arg(long, default_value_t = 0.15)]
+    pub valid_fraction: f64,
+    /// Folder of list files `train_<kind>.txt`, `valid_<kind>.txt`, `test_<kind>.txt` (lists).
+    #[arg(long)]
+    pub lists: Option<PathBuf>,
+    /// Which lists: e.g. `filtered` (fault-filtered GTZAN) or `stratified` (lists).
+    #[arg(long, default_value = "filtered")]
+    pub list_kind: String,
+    /// Go on when listed files are missing from the collection (lists).
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Sturm's GTZAN artist index (artist).
+    #[arg(long)]
+    pub artist_index: Option<PathBuf>,
+    /// A report from `validate`: its duplicates are kept in one set.
+    #[arg(long)]
+    pub validation: Option<PathBuf>,
+    /// Where to write the split as JSON.
+    #[arg(long, default_value = "out/split.json")]
+    pub out: PathBuf,
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's runner. Each command lives in its own file
 //! under `commands/`; this file only parses the command line and dispatches.
 
+mod atomic;
 mod audio_files;
 mod cli;
 mod commands;

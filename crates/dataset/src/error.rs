@@ -35,7 +35,7 @@ pub enum DatasetError {
     },
     /// Files named by split lists are not in the collection.
     #[error(
-        "{count} listed files are not in the collection (first: {first}); pass allow_missing to go on with the rest"
+        "{count} listed files are not in the collection (first: {first}); allow missing files to go on with the rest"
     )]
     MissingListed {
         /// How many are missing.

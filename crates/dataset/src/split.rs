@@ -325,6 +325,12 @@ pub fn from_lists(index: &TrackIndex, lists: [&Path; 3], allow_missing: bool) ->
     Ok(ListSplit { split: split.sorted(), missing })
 }
 
+/// Pairs of track indices from groups of track ids (duplicates in a validation report),
+/// for [`Groups::from_pairs`]. Ids not in the index are skipped.
+pub fn pairs_from_id_groups(index: &TrackIndex, id_groups: &[Vec<String>]) -> Vec<(usize, usize)> {
+    id_groups.iter().flat_map(|g| g.windows(2).filter_map(|w| Some((index.find(&w[0])?, index.find(&w[1])?)))).collect()
+}
+
 /// The artist of each track from Sturm's GTZAN index (`genre.000NN.wav ::: artist ::: title`),
 /// as groups for an artist-disjoint split. Tracks the index does not name stay alone.
 pub fn artist_groups(index: &TrackIndex, artist_index: &Path) -> Result<Groups> {
@@ -332,7 +338,7 @@ pub fn artist_groups(index: &TrackIndex, artist_index: &Path) -> Result<Groups> 
         .map_err(|source| DatasetError::Io { path: artist_index.into(), source })?;
     let mut artists: Vec<Option<String>> = vec![None; index.tracks().len()];
     for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let fields: Vec<&str> = line.split(":::").map(str::trim).collect();

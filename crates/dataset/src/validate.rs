@@ -1,7 +1,7 @@
 //! Decoding every file of a collection once: what is broken, what the audio is like,
 //! and which files hold the same audio.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -80,15 +80,9 @@ impl ValidationReport {
         self.tracks.iter().filter_map(|t| t.error.as_deref().map(|e| (t.id.as_str(), e)))
     }
 
-    /// Duplicate pairs as track indices, for [`crate::split::Groups::from_pairs`].
-    pub fn duplicate_pairs(&self) -> Vec<(usize, usize)> {
-        let position: HashMap<&str, usize> = self.tracks.iter().enumerate().map(|(i, t)| (t.id.as_str(), i)).collect();
-        self.duplicates
-            .iter()
-            .flat_map(|group| {
-                group.windows(2).filter_map(|w| Some((*position.get(w[0].as_str())?, *position.get(w[1].as_str())?)))
-            })
-            .collect()
+    /// Duplicate pairs as track indices of `index`, for [`crate::split::Groups::from_pairs`].
+    pub fn duplicate_pairs(&self, index: &TrackIndex) -> Vec<(usize, usize)> {
+        crate::split::pairs_from_id_groups(index, &self.duplicates)
     }
 }
 

@@ -3,7 +3,9 @@
 mod bench_features;
 mod features;
 mod parity;
+mod split;
 mod test;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -15,6 +17,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Test(args) => test::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Split(args) => split::run(args),
     }
 }
 

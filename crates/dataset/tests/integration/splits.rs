@@ -103,7 +103,7 @@ fn artist_index_groups_tracks_by_artist() {
     let index = index(4);
     let dir = collection::scratch("artists");
     let path = dir.join("GTZANindex.txt");
-    std::fs::write(&path, "blues.00000.wav ::: Robert Johnson ::: A\nblues.00002.wav ::: robert johnson ::: B\njazz.00003.wav ::: ::: C\nrock.00099.wav ::: Queen ::: D\n").unwrap();
+    std::fs::write(&path, "## Sturm\n## comment\nblues.00000.wav ::: Robert Johnson ::: A\nblues.00002.wav ::: robert johnson ::: B\njazz.00003.wav ::: ::: C\nrock.00099.wav ::: Queen ::: D\n").unwrap();
     let groups = split::artist_groups(&index, &path).unwrap();
     assert_eq!(groups.of(0), groups.of(2));
     assert_ne!(groups.of(0), groups.of(1));

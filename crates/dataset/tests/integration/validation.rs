@@ -22,7 +22,7 @@ fn broken_files_are_reported_and_duplicates_found_across_containers() {
     assert_eq!(unreadable.len(), 2, "{unreadable:?}");
     assert!(unreadable.iter().all(|(id, e)| e.contains(id.rsplit('/').next().unwrap())));
     assert_eq!(report.duplicates, vec![vec!["blues/a.wav".to_string(), "blues/a_again.au".to_string()]]);
-    assert_eq!(report.duplicate_pairs(), vec![(0, 1)]);
+    assert_eq!(report.duplicate_pairs(&index), vec![(0, 1)]);
     let rock = &report.genres[1];
     assert_eq!((rock.files, rock.unreadable), (3, 2));
     assert_eq!(report.genres[0].sample_rates.get(&22_050), Some(&3));

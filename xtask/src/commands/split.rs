@@ -1,0 +1,95 @@
+//! `cargo xtask split --data DIR --strategy stratified|k-fold|lists|artist ...`
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dataset::TrackIndex;
+use dataset::split::{self, Fractions, Groups, TrackSplit};
+use serde::Serialize;
+
+use crate::cli::{SplitArgs, SplitStrategy};
+
+/// What `split` writes: the track ids of each set, and what was asked for.
+#[derive(Serialize)]
+struct SplitFile<'a> {
+    data: &'a std::path::Path,
+    strategy: String,
+    seed: u64,
+    train: Vec<&'a str>,
+    valid: Vec<&'a str>,
+    test: Vec<&'a str>,
+    missing_from_lists: &'a [String],
+}
+
+pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
+    let index = TrackIndex::open(&args.data)?;
+    let n = index.tracks().len();
+    let mut groups = Groups::singletons(n);
+    if let Some(path) = &args.validation {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let report: ValidationReportIds =
+            serde_json::from_str(&text).with_context(|| format!("{}: not a validation report", path.display()))?;
+        let pairs = split::pairs_from_id_groups(&index, &report.duplicates);
+        println!("keeping {} duplicate pairs together (from {})", pairs.len(), path.display());
+        groups = groups.merge(&Groups::from_pairs(n, &pairs));
+    }
+    let [train, valid, test] =
+        <[f64; 3]>::try_from(args.fractions.as_slice()).context("--fractions takes three numbers")?;
+    let fractions = Fractions { train, valid, test };
+    let mut missing = Vec::new();
+    let sets: TrackSplit = match args.strategy {
+        SplitStrategy::Stratified => split::stratified(&index, fractions, args.seed, &groups)?,
+        SplitStrategy::KFold => split::k_fold(&index, args.folds, args.fold, args.valid_fraction, args.seed, &groups)?,
+        SplitStrategy::Artist => {
+            let path = args.artist_index.as_deref().context("--strategy artist needs --artist-index FILE")?;
+            let artists = split::artist_groups(&index, path)?;
+            split::stratified(&index, fractions, args.seed, &groups.merge(&artists))?
+        }
+        SplitStrategy::Lists => {
+            let dir = args.lists.as_deref().context("--strategy lists needs --lists DIR")?;
+            let paths = ["train", "valid", "test"].map(|p| dir.join(format!("{p}_{}.txt", args.list_kind)));
+            let listed = match split::from_lists(&index, [&paths[0], &paths[1], &paths[2]], args.allow_missing) {
+                Err(e @ dataset::DatasetError::MissingListed { .. }) => anyhow::bail!("{e} (--allow-missing)"),
+                other => other?,
+            };
+            missing = listed.missing;
+            listed.split
+        }
+    };
+    if !missing.is_empty() {
+        println!(
+            "{} listed files are not in {} (going on without them, --allow-missing):",
+            missing.len(),
+            args.data.display()
+        );
+        for chunk in missing.chunks(8) {
+            println!("  {}", chunk.join("  "));
+        }
+    }
+    println!("{:<12} {:>6} {:>6} {:>6}", "genre", "train", "valid", "test");
+    let counts = sets.counts(&index);
+    for (genre, c) in index.labels().iter().zip(&counts) {
+        println!("{:<12} {:>6} {:>6} {:>6}", genre, c[0], c[1], c[2]);
+    }
+    let total = |p: usize| counts.iter().map(|c| c[p]).sum::<usize>();
+    println!("{:<12} {:>6} {:>6} {:>6}", "all", total(0), total(1), total(2));
+    let ids = |v: &[usize]| v.iter().map(|&i| index.tracks()[i].id.as_str()).collect::<Vec<_>>();
+    let file = SplitFile {
+        data: &args.data,
+        strategy: format!("{:?}", args.strategy).to_lowercase(),
+        seed: args.seed,
+        train: ids(&sets.train),
+        valid: ids(&sets.valid),
+        test: ids(&sets.test),
+        missing_from_lists: &missing,
+    };
+    crate::atomic::write_json(&args.out, &file)?;
+    println!("split: {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The part of a validation report `split` needs: which ids are duplicates.
+#[derive(serde::Deserialize)]
+struct ValidationReportIds {
+    duplicates: Vec<Vec<String>>,
+}

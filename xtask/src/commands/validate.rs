@@ -1,0 +1,55 @@
+//! `cargo xtask validate --data DIR [--out FILE.json] [--threads T]`
+
+use std::process::ExitCode;
+
+use dataset::TrackIndex;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::ValidateArgs;
+
+pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let index = TrackIndex::open(&args.data)?;
+    eprintln!(
+        "{}: {} tracks, {} genres, layout {:?}",
+        args.data.display(),
+        index.tracks().len(),
+        index.labels().len(),
+        index.layout()
+    );
+    let bar = ProgressBar::new(index.tracks().len() as u64)
+        .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} files, {elapsed} elapsed, {eta} left")?);
+    let report = dataset::validate::validate(&index, args.threads, &|| bar.inc(1));
+    bar.finish_and_clear();
+    crate::atomic::write_json(&args.out, &report)?;
+
+    println!(
+        "{:<12} {:>6} {:>10} {:>9} {:>9} {:>9}  {:<22} channels",
+        "genre", "files", "unreadable", "min s", "mean s", "max s", "sample rates"
+    );
+    for g in &report.genres {
+        let rates: Vec<String> = g.sample_rates.iter().map(|(r, n)| format!("{r} Hz x{n}")).collect();
+        let channels: Vec<String> = g.channels.iter().map(|(c, n)| format!("{c} x{n}")).collect();
+        println!(
+            "{:<12} {:>6} {:>10} {:>9.2} {:>9.2} {:>9.2}  {:<22} {}",
+            g.genre,
+            g.files,
+            g.unreadable,
+            g.duration_s[0],
+            g.duration_s[1],
+            g.duration_s[2],
+            rates.join(", "),
+            channels.join(", ")
+        );
+    }
+    let unreadable: Vec<_> = report.unreadable().collect();
+    println!("unreadable files: {}", unreadable.len());
+    for (_, error) in &unreadable {
+        println!("  {error}");
+    }
+    println!("groups of identical audio: {}", report.duplicates.len());
+    for group in &report.duplicates {
+        println!("  {}", group.join(" = "));
+    }
+    println!("report: {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
