@@ -25,6 +25,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Make a track-level train / validation / test split of a collection.
     Split(SplitArgs),
+    /// Compute and store the features of every track of a collection.
+    Cache(CacheArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
 }
@@ -157,4 +159,20 @@ pub struct SplitArgs {
     /// Where to write the split as JSON.
     #[arg(long, default_value = "out/split.json")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CacheArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The cache folder (one sub-folder per feature configuration).
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
+    /// Every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
 }

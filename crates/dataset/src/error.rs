@@ -45,6 +45,17 @@ pub enum DatasetError {
         /// All missing entries, as listed.
         missing: Vec<String>,
     },
+    /// The feature cache cannot be used.
+    #[error("{path}: feature cache: {reason}")]
+    Cache {
+        /// The cache folder or entry.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Decoding or feature extraction failed.
+    #[error(transparent)]
+    Audio(#[from] dsp::DspError),
     /// Split parameters that cannot work.
     #[error("invalid split: {0}")]
     Split(String),

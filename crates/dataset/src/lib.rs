@@ -18,8 +18,10 @@
 
 #![deny(missing_docs)]
 
+pub mod cache;
 mod error;
 mod index;
+pub mod segments;
 pub mod split;
 pub mod validate;
 

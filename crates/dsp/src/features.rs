@@ -129,6 +129,16 @@ pub struct Features {
 }
 
 impl Features {
+    /// Features from row-major values and their shape; `None` if they do not fit.
+    pub fn from_vec(data: Vec<f32>, shape: [usize; 3]) -> Option<Self> {
+        (data.len() == shape.iter().product::<usize>()).then_some(Features {
+            data,
+            segments: shape[0],
+            n_mels: shape[1],
+            n_frames: shape[2],
+        })
+    }
+
     /// `[segments, n_mels, n_frames]`.
     pub fn shape(&self) -> [usize; 3] {
         [self.segments, self.n_mels, self.n_frames]

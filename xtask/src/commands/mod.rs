@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 mod bench_features;
+mod cache;
 mod features;
 mod parity;
 mod split;
@@ -17,6 +18,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Test(args) => test::run(args),
+        Command::Cache(args) => cache::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
     }

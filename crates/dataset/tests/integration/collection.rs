@@ -49,7 +49,7 @@ pub const GENRES: [&str; 3] = ["blues", "jazz", "rock"];
 pub fn gtzan_like(root: &Path, per_genre: u32) {
     for (g, genre) in GENRES.iter().enumerate() {
         for n in 0..per_genre {
-            wav(&root.join(genre).join(format!("{genre}.{n:05}.wav")), g as u32 * 1000 + n);
+            wav(&root.join(genre).join(format!("{genre}.{n:05}.wav")), g as u32 * 100 + n);
         }
     }
 }

@@ -1,0 +1,37 @@
+//! `cargo xtask cache --data DIR [--cache-dir DIR] [--whole-track] [--threads T]`
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use dataset::TrackIndex;
+use dataset::cache::FeatureCache;
+use dsp::{Coverage, FeatureConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::CacheArgs;
+
+pub fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
+    let index = TrackIndex::open(&args.data)?;
+    let cache = FeatureCache::open(&args.cache_dir, FeatureConfig::default())?;
+    let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };
+    let bar = ProgressBar::new(index.tracks().len() as u64)
+        .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} tracks, {elapsed} elapsed, {eta} left")?);
+    let start = Instant::now();
+    let summary = cache.build(&index, coverage, args.threads, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{}: {} tracks in {seconds:.2} s ({} read from cache, {} computed, {} repaired, {} failed) -> {}",
+        args.data.display(),
+        index.tracks().len(),
+        summary.hits,
+        summary.computed,
+        summary.repaired,
+        summary.failed.len(),
+        cache.dir().display()
+    );
+    for (_, error) in &summary.failed {
+        println!("  {error}");
+    }
+    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
