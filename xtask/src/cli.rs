@@ -27,6 +27,8 @@ pub enum Command {
     Split(SplitArgs),
     /// Compute and store the features of every track of a collection.
     Cache(CacheArgs),
+    /// Write an exploratory-analysis report (one HTML page with charts) of a collection.
+    Eda(EdaArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
 }
@@ -172,6 +174,19 @@ pub struct CacheArgs {
     /// Every 3 s segment of each track instead of the first 30 s.
     #[arg(long)]
     pub whole_track: bool,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EdaArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder: `index.html` and `validation.json`.
+    #[arg(long, default_value = "out/eda")]
+    pub out: PathBuf,
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,

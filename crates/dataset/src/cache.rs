@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale, Features};
 
@@ -107,25 +106,15 @@ impl FeatureCache {
         threads: usize,
         progress: &(dyn Fn() + Sync),
     ) -> BuildSummary {
-        let next = AtomicUsize::new(0);
-        let results: Vec<(usize, Result<CacheOutcome>)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads.max(1))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(track) = index.tracks().get(i) else { return mine };
-                            mine.push((i, self.get(&track.path, coverage).map(|(_, outcome)| outcome)));
-                            progress();
-                        }
-                    })
-                })
-                .collect();
-            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-        });
+        let tracks = index.tracks();
+        let results = crate::parallel::map_indexed(
+            tracks.len(),
+            threads,
+            &|i| self.get(&tracks[i].path, coverage).map(|(_, outcome)| outcome),
+            progress,
+        );
         let mut summary = BuildSummary::default();
-        for (i, result) in results {
+        for (i, result) in results.into_iter().enumerate() {
             match result {
                 Ok(CacheOutcome::Hit) => summary.hits += 1,
                 Ok(CacheOutcome::Computed) => summary.computed += 1,

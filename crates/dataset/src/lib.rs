@@ -19,8 +19,10 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod eda;
 mod error;
 mod index;
+mod parallel;
 pub mod segments;
 pub mod split;
 pub mod validate;

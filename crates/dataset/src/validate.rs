@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -90,27 +89,10 @@ impl ValidationReport {
 /// Broken files are reported, never fatal.
 pub fn validate(index: &TrackIndex, threads: usize, progress: &(dyn Fn() + Sync)) -> ValidationReport {
     let tracks = index.tracks();
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, Result<AudioFacts, String>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(track) = tracks.get(i) else { return mine };
-                        mine.push((i, inspect(&track.path)));
-                        progress();
-                    }
-                })
-            })
-            .collect();
-        // A worker cannot panic (decoding returns errors), so join only fails on abort.
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
+    let results = crate::parallel::map_indexed(tracks.len(), threads, &|i| inspect(&tracks[i].path), progress);
     let checks: Vec<TrackCheck> = results
         .into_iter()
+        .enumerate()
         .map(|(i, result)| {
             let (facts, error) = match result {
                 Ok(f) => (Some(f), None),

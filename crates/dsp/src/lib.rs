@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod decode;
+pub mod descriptors;
 mod error;
 mod features;
 pub mod mel;

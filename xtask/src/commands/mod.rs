@@ -2,6 +2,7 @@
 
 mod bench_features;
 mod cache;
+mod eda;
 mod features;
 mod parity;
 mod split;
@@ -19,6 +20,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Test(args) => test::run(args),
         Command::Cache(args) => cache::run(args),
+        Command::Eda(args) => eda::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
     }

@@ -3,6 +3,7 @@
 
 mod cache;
 mod collection;
+mod eda;
 mod index;
 mod splits;
 mod validation;
