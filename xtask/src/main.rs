@@ -10,6 +10,7 @@ mod npy;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    restore_default_sigpipe();
     let cli = cli::Cli::parse();
     match commands::run(cli.command) {
         Ok(code) => code,
@@ -31,4 +32,15 @@ fn dedup_chain(chain: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Rust ignores SIGPIPE, so `println!` panics when the reader of a pipe has gone
+/// (`cargo xtask split ... | head`). A command-line tool should just stop, as others do.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; resetting a
+    // signal disposition to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -58,6 +58,18 @@ pub struct GenreSummary {
     pub channels: BTreeMap<usize, usize>,
 }
 
+impl GenreSummary {
+    /// E.g. `"22050 Hz × 88, 44100 Hz × 2"`.
+    pub fn sample_rates_text(&self) -> String {
+        self.sample_rates.iter().map(|(r, n)| format!("{r} Hz × {n}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// E.g. `"1 × 90"` (channels × files).
+    pub fn channels_text(&self) -> String {
+        self.channels.iter().map(|(c, n)| format!("{c} × {n}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Everything [`validate`] found.
 #[derive(Debug, Clone, Serialize)]
 pub struct ValidationReport {

@@ -27,8 +27,6 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         "genre", "files", "unreadable", "min s", "mean s", "max s", "sample rates"
     );
     for g in &report.genres {
-        let rates: Vec<String> = g.sample_rates.iter().map(|(r, n)| format!("{r} Hz x{n}")).collect();
-        let channels: Vec<String> = g.channels.iter().map(|(c, n)| format!("{c} x{n}")).collect();
         println!(
             "{:<12} {:>6} {:>10} {:>9.2} {:>9.2} {:>9.2}  {:<22} {}",
             g.genre,
@@ -37,8 +35,8 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             g.duration_s[0],
             g.duration_s[1],
             g.duration_s[2],
-            rates.join(", "),
-            channels.join(", ")
+            g.sample_rates_text(),
+            g.channels_text()
         );
     }
     let unreadable: Vec<_> = report.unreadable().collect();

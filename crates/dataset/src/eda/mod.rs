@@ -138,8 +138,6 @@ pub fn render_html(index: &TrackIndex, validation: &ValidationReport, descriptio
     ));
     html.push_str("</div><h2>Sample rates and channels</h2><table><tr><th>genre</th><th>files</th><th>unreadable</th><th>duration min / mean / max (s)</th><th>sample rates</th><th>channels</th></tr>");
     for g in &validation.genres {
-        let rates: Vec<String> = g.sample_rates.iter().map(|(r, n)| format!("{r} Hz &times; {n}")).collect();
-        let channels: Vec<String> = g.channels.iter().map(|(c, n)| format!("{c} &times; {n}")).collect();
         let consistent = g.sample_rates.len() <= 1 && g.channels.len() <= 1;
         let _ = write!(
             html,
@@ -150,8 +148,8 @@ pub fn render_html(index: &TrackIndex, validation: &ValidationReport, descriptio
             g.duration_s[0],
             g.duration_s[1],
             g.duration_s[2],
-            rates.join(", "),
-            channels.join(", "),
+            g.sample_rates_text(),
+            g.channels_text(),
             cls = if consistent && g.unreadable == 0 { "" } else { " class=\"warn\"" },
         );
     }

@@ -21,24 +21,43 @@ fn svg(
     out
 }
 
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart with one column per label along x and `y` values, its mesh drawn.
+fn labelled_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    labels: &[String],
+    y: std::ops::Range<f64>,
+    unit: &str,
+) -> Result<Chart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..labels.len() as f64 - 0.5, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(labels.len())
+        .x_label_formatter(&|x| label_at(labels, *x))
+        .y_desc(unit)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// A bar per label.
 pub fn bars(title: &str, labels: &[String], values: &[f64]) -> String {
     let top = values.iter().copied().fold(0.0, f64::max) * 1.15 + 1e-9;
     svg(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(-0.5f64..labels.len() as f64 - 0.5, 0.0..top)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(labels.len())
-            .x_label_formatter(&|x| label_at(labels, *x))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = labelled_chart(root, title, labels, 0.0..top, "tracks")?;
         chart
             .draw_series(values.iter().enumerate().map(|(i, &v)| {
                 Rectangle::new([(i as f64 - 0.35, 0.0), (i as f64 + 0.35, v)], Palette99::pick(i).filled())
@@ -56,21 +75,7 @@ pub fn boxplots(title: &str, unit: &str, labels: &[String], groups: &[Vec<f64>])
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
     let pad = (hi - lo).max(1e-9) * 0.08;
     svg(SIZE, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..labels.len() as f64 - 0.5, lo - pad..hi + pad)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(labels.len())
-            .x_label_formatter(&|x| label_at(labels, *x))
-            .y_desc(unit)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = labelled_chart(root, title, labels, lo - pad..hi + pad, unit)?;
         for (i, values) in groups.iter().enumerate() {
             let mut v: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
             if v.is_empty() {
