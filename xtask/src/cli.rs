@@ -29,6 +29,10 @@ pub enum Command {
     Cache(CacheArgs),
     /// Write an exploratory-analysis report (one HTML page with charts) of a collection.
     Eda(EdaArgs),
+    /// Classify audio files with a model: top genres per file and per segment.
+    Predict(PredictArgs),
+    /// Convert a PyTorch state_dict of the original's models into a model file.
+    ImportTorch(ImportTorchArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
 }
@@ -190,4 +194,58 @@ pub struct EdaArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+}
+
+/// Output formats of `predict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A readable table.
+    Table,
+    /// One JSON object per file per line.
+    Json,
+    /// One CSV row per file.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// Audio files or folders (walked for audio files).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// A model file (from `train` or `import-torch`); the bundled model when absent.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// How many genres to show.
+    #[arg(long, default_value_t = 3)]
+    pub top_k: usize,
+    /// How segment probabilities become the track's: mean, median, max or vote.
+    #[arg(long, default_value = "mean")]
+    pub aggregate: String,
+    /// Every 3 s segment of the file instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// cpu, wgpu or cuda (the last two need their cargo features).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Segments per inference batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportTorchArgs {
+    /// A PyTorch state_dict (`torch.save(model.state_dict())`, or wrapped as {"state_dict": ...}).
+    pub state_dict: PathBuf,
+    /// crnn-bigru, crnn-bilstm or transformer.
+    #[arg(long)]
+    pub arch: String,
+    /// Genre names in the model's output order, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub labels: Vec<String>,
+    /// The model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }

@@ -3,6 +3,7 @@
 
 mod atomic;
 mod audio_files;
+mod bundled;
 mod cli;
 mod commands;
 mod npy;

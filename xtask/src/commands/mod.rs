@@ -4,7 +4,9 @@ mod bench_features;
 mod cache;
 mod eda;
 mod features;
+mod import_torch;
 mod parity;
+mod predict;
 mod split;
 mod test;
 mod validate;
@@ -20,6 +22,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Test(args) => test::run(args),
         Command::Cache(args) => cache::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::ImportTorch(args) => import_torch::run(args),
         Command::Eda(args) => eda::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),

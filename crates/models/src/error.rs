@@ -1,0 +1,59 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// What can go wrong with models, checkpoints and weights.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint file is not ours, is damaged, or is truncated.
+    #[error("{path}: not a usable model checkpoint: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A PyTorch file could not be read as a state_dict.
+    #[error("{path}: cannot read PyTorch state_dict: {reason}")]
+    Pytorch {
+        /// The file.
+        path: PathBuf,
+        /// What the reader said.
+        reason: String,
+    },
+    /// Weights that do not fit the architecture: every missing, extra and mis-shaped
+    /// tensor is named.
+    #[error("weights do not fit {architecture}: {}", problems.join("; "))]
+    Weights {
+        /// The architecture being loaded.
+        architecture: String,
+        /// One entry per problem, e.g. `missing gru.weight_ih_l0`.
+        problems: Vec<String>,
+    },
+    /// The requested device is not compiled in or not available.
+    #[error("device {0} is not available in this build (enable its cargo feature)")]
+    Device(String),
+    /// Model input of the wrong shape.
+    #[error("model input must be [segments, {n_mels}, {n_frames}], got {got:?}")]
+    Input {
+        /// Expected mel bands.
+        n_mels: usize,
+        /// Expected frames.
+        n_frames: usize,
+        /// What came.
+        got: Vec<usize>,
+    },
+}
+
+/// `Result` with [`ModelError`].
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;

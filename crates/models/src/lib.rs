@@ -1,0 +1,42 @@
+//! The genre classifier's models, in Burn 0.22.
+//!
+//! The Python original's three architectures, exact enough that its PyTorch weights
+//! run here with the same outputs:
+//!
+//! | architecture | module | key names |
+//! |---|---|---|
+//! | CRNN-BiGRU | [`crnn::Crnn`] with a GRU | `cnn.*`, `gru.*`, `classifier.*` (the original's) |
+//! | CRNN-BiLSTM | [`crnn::Crnn`] with an LSTM | `cnn.*`, `lstm.*`, `classifier.*` |
+//! | spectrogram transformer | [`transformer::SpecTransformer`] | PyTorch's `nn.TransformerEncoder` |
+//!
+//! Models are converted to and from a [`StateDict`] under those key names, which is
+//! also what a [`checkpoint`] stores, so importing PyTorch weights and loading our own
+//! checkpoints are the same code. CPU (Burn's `flex`) is the default backend; `wgpu`
+//! and `cuda` are cargo features.
+//!
+//! ```no_run
+//! use models::{Architecture, DeviceKind};
+//! let device = DeviceKind::Cpu.device()?;
+//! let model = Architecture::CrnnBigru.default_config(10).init(&device);
+//! let x = burn::prelude::Tensor::<3>::zeros([2, 128, 130], &device);
+//! let logits = model.forward(x); // [2, 10]
+//! # Ok::<(), models::ModelError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod arch;
+pub mod checkpoint;
+pub mod crnn;
+pub mod data;
+mod device;
+mod error;
+pub mod infer;
+mod layers;
+mod state_dict;
+pub mod transformer;
+
+pub use arch::{Architecture, GenreModel, ModelConfig};
+pub use device::DeviceKind;
+pub use error::{ModelError, Result};
+pub use state_dict::{NamedTensor, StateDict};

@@ -1,0 +1,171 @@
+//! The original's spectrogram transformer: 16 x 16 patches of the log-mel, a learned
+//! class token and position embedding, four post-norm encoder layers, a linear head.
+//!
+//! ```text
+//! [B, 128, 130] -> pad time to 144 -> 8 x 9 patches of 256 -> linear 256->128
+//!   -> [cls; patches] + pos (73 x 128) -> 4 x encoder (4 heads, ff 256, GELU, dropout 0.1)
+//!   -> LayerNorm -> class token -> dropout -> linear 128->classes
+//! ```
+//!
+//! State-dict keys are PyTorch's `nn.TransformerEncoder` ones (`encoder.layers.i.self_attn.
+//! in_proj_weight`, `linear1`, `norm1`, ...), as `torch_reference.py` defines them.
+
+use burn::module::Param;
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::ops::PadMode;
+
+use crate::layers;
+use crate::state_dict::{Loader, StateDict, put};
+
+/// The transformer's hyper-parameters; the defaults are the original's.
+#[derive(Config, Debug, PartialEq)]
+pub struct SpecTransformerConfig {
+    /// Number of genres.
+    pub n_classes: usize,
+    /// Mel bands of the input.
+    #[config(default = 128)]
+    pub n_mels: usize,
+    /// Frames of the input.
+    #[config(default = 130)]
+    pub n_frames: usize,
+    /// Patch side.
+    #[config(default = 16)]
+    pub patch: usize,
+    /// Embedding size.
+    #[config(default = 128)]
+    pub dim: usize,
+    /// Encoder layers.
+    #[config(default = 4)]
+    pub layers: usize,
+    /// Attention heads.
+    #[config(default = 4)]
+    pub heads: usize,
+    /// Feed-forward size.
+    #[config(default = 256)]
+    pub ff: usize,
+    /// Dropout in the encoder and before the head.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+/// The spectrogram transformer.
+#[derive(Module, Debug)]
+pub struct SpecTransformer {
+    projection: Linear,
+    class_token: Param<Tensor<3>>,
+    positions: Param<Tensor<3>>,
+    encoder: TransformerEncoder,
+    norm: LayerNorm,
+    dropout: Dropout,
+    head: Linear,
+    patch: usize,
+}
+
+impl SpecTransformerConfig {
+    /// Patches along the mel axis and the time axis.
+    fn grid(&self) -> (usize, usize) {
+        (self.n_mels.div_ceil(self.patch), self.n_frames.div_ceil(self.patch))
+    }
+
+    fn tokens(&self) -> usize {
+        let (h, w) = self.grid();
+        h * w + 1
+    }
+
+    fn encoder(&self) -> TransformerEncoderConfig {
+        TransformerEncoderConfig::new(self.dim, self.ff, self.heads, self.layers).with_dropout(self.dropout)
+    }
+
+    /// A model with fresh random weights (embeddings drawn as PyTorch's
+    /// `trunc_normal_(std=0.02)` would, near enough: normal with std 0.02).
+    pub fn init(&self, device: &Device) -> SpecTransformer {
+        let normal = |shape: [usize; 3]| {
+            Param::from_tensor(Tensor::random(shape, burn::tensor::Distribution::Normal(0.0, 0.02), device))
+        };
+        SpecTransformer {
+            projection: LinearConfig::new(self.patch * self.patch, self.dim).init(device),
+            class_token: normal([1, 1, self.dim]),
+            positions: normal([1, self.tokens(), self.dim]),
+            encoder: self.encoder().init(device),
+            norm: LayerNormConfig::new(self.dim).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            head: LinearConfig::new(self.dim, self.n_classes).init(device),
+            patch: self.patch,
+        }
+    }
+
+    /// A model with the weights of `dict` (PyTorch's key names).
+    pub(crate) fn load(&self, dict: &StateDict, device: &Device) -> crate::Result<SpecTransformer> {
+        let mut l = Loader::new(dict, device);
+        let mut model = self.init(device);
+        let d = self.dim;
+        model.projection = layers::load_linear(&mut l, "proj", self.patch * self.patch, d, device);
+        model.class_token = l.param("cls", [1, 1, d]);
+        model.positions = l.param("pos", [1, self.tokens(), d]);
+        for (i, layer) in model.encoder.layers.iter_mut().enumerate() {
+            let p = format!("encoder.layers.{i}");
+            let in_proj = l.tensor(&format!("{p}.self_attn.in_proj_weight"), [3 * d, d]);
+            let in_bias = l.tensor(&format!("{p}.self_attn.in_proj_bias"), [3 * d]);
+            for (k, target) in [&mut layer.mha.query, &mut layer.mha.key, &mut layer.mha.value].into_iter().enumerate()
+            {
+                target.weight = Param::from_tensor(in_proj.clone().narrow(0, k * d, d).transpose());
+                target.bias = Some(Param::from_tensor(in_bias.clone().narrow(0, k * d, d)));
+            }
+            layer.mha.output = layers::load_linear(&mut l, &format!("{p}.self_attn.out_proj"), d, d, device);
+            layer.pwff.linear_inner = layers::load_linear(&mut l, &format!("{p}.linear1"), d, self.ff, device);
+            layer.pwff.linear_outer = layers::load_linear(&mut l, &format!("{p}.linear2"), self.ff, d, device);
+            layer.norm_1 = layers::load_layernorm(&mut l, &format!("{p}.norm1"), d, device);
+            layer.norm_2 = layers::load_layernorm(&mut l, &format!("{p}.norm2"), d, device);
+        }
+        model.norm = layers::load_layernorm(&mut l, "norm", d, device);
+        model.head = layers::load_linear(&mut l, "head.1", d, self.n_classes, device);
+        l.finish("transformer")?;
+        Ok(model)
+    }
+}
+
+impl SpecTransformer {
+    /// Logits `[B, classes]` for features `[B, n_mels, frames]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, h, w] = x.dims();
+        let p = self.patch;
+        let (pad_h, pad_w) = ((p - h % p) % p, (p - w % p) % p);
+        let x = x.pad([(0, pad_h), (0, pad_w)], PadMode::Constant(0.0));
+        let (gh, gw) = ((h + pad_h) / p, (w + pad_w) / p);
+        // [B, gh, p, gw, p] -> [B, gh, gw, p, p] -> [B, gh * gw, p * p]
+        let patches: Tensor<3> = x.reshape([b, gh, p, gw, p]).permute([0, 1, 3, 2, 4]).reshape([b, gh * gw, p * p]);
+        let tokens = self.projection.forward(patches);
+        let [_, _, d] = tokens.dims();
+        let cls = self.class_token.val().expand([b, 1, d]);
+        let x = Tensor::cat(vec![cls, tokens], 1) + self.positions.val().slice([0..1, 0..gh * gw + 1, 0..d]);
+        let x = self.norm.forward(self.encoder.forward(TransformerEncoderInput::new(x)));
+        let cls = x.slice([0..b, 0..1, 0..d]).reshape([b, d]);
+        self.head.forward(self.dropout.forward(cls))
+    }
+
+    /// The weights under PyTorch's key names.
+    pub(crate) fn state_dict(&self) -> StateDict {
+        let mut dict = StateDict::new();
+        layers::save_linear(&mut dict, "proj", &self.projection);
+        put(&mut dict, "cls", self.class_token.val());
+        put(&mut dict, "pos", self.positions.val());
+        for (i, layer) in self.encoder.layers.iter().enumerate() {
+            let p = format!("encoder.layers.{i}");
+            let (q, k, v) = (&layer.mha.query, &layer.mha.key, &layer.mha.value);
+            let weights = [q, k, v].map(|l| l.weight.val().transpose());
+            put(&mut dict, &format!("{p}.self_attn.in_proj_weight"), Tensor::cat(weights.to_vec(), 0));
+            let biases: Vec<Tensor<1>> = [q, k, v].iter().filter_map(|l| l.bias.as_ref().map(|b| b.val())).collect();
+            put(&mut dict, &format!("{p}.self_attn.in_proj_bias"), Tensor::cat(biases, 0));
+            layers::save_linear(&mut dict, &format!("{p}.self_attn.out_proj"), &layer.mha.output);
+            layers::save_linear(&mut dict, &format!("{p}.linear1"), &layer.pwff.linear_inner);
+            layers::save_linear(&mut dict, &format!("{p}.linear2"), &layer.pwff.linear_outer);
+            layers::save_layernorm(&mut dict, &format!("{p}.norm1"), &layer.norm_1);
+            layers::save_layernorm(&mut dict, &format!("{p}.norm2"), &layer.norm_2);
+        }
+        layers::save_layernorm(&mut dict, "norm", &self.norm);
+        layers::save_linear(&mut dict, "head.1", &self.head);
+        dict
+    }
+}

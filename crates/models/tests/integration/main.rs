@@ -1,0 +1,28 @@
+//! Integration tests of the models crate, one binary.
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
+
+mod checkpoint;
+mod pytorch_parity;
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::ReadNpyExt;
+
+/// The repository's `fixtures/`.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Reads an `f32` `.npy` of any rank.
+pub fn npy(path: &Path) -> ArrayD<f32> {
+    ArrayD::<f32>::read_npy(std::fs::File::open(path).unwrap()).unwrap().into_dimensionality::<IxDyn>().unwrap()
+}
+
+/// A fresh folder for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("genre-models-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

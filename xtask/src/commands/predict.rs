@@ -1,0 +1,143 @@
+//! `cargo xtask predict FILE|DIR... [--model MODEL] [--top-k K] [--aggregate A]
+//! [--whole-track] [--format table|json|csv]`
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dsp::{Coverage, FeatureExtractor, FeatureScale};
+use models::DeviceKind;
+use models::checkpoint::Checkpoint;
+use models::infer::{Aggregation, Classifier, argmax};
+use serde::Serialize;
+
+use crate::cli::{OutputFormat, PredictArgs};
+
+/// One file's answer, as `--format json` prints it.
+#[derive(Serialize)]
+struct Prediction<'a> {
+    file: String,
+    device: &'a str,
+    labels: &'a [String],
+    prediction: &'a str,
+    aggregate: &'a str,
+    probabilities: Vec<f32>,
+    top_k: Vec<TopK<'a>>,
+    segments: Vec<Segment>,
+}
+
+#[derive(Serialize)]
+struct TopK<'a> {
+    genre: &'a str,
+    probability: f32,
+}
+
+#[derive(Serialize)]
+struct Segment {
+    start_s: f64,
+    end_s: f64,
+    probabilities: Vec<f32>,
+}
+
+pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
+    let aggregation: Aggregation = args.aggregate.parse().map_err(anyhow::Error::msg)?;
+    let kind: DeviceKind = args.device.parse().map_err(anyhow::Error::msg)?;
+    let device = kind.device()?;
+    let checkpoint = match &args.model {
+        Some(path) => Checkpoint::load(path)?,
+        None => crate::bundled::checkpoint().context("no --model given")?,
+    };
+    let classifier = Classifier::new(checkpoint, &device)?;
+    let extractor = FeatureExtractor::new(classifier.checkpoint().header.features.clone())?;
+    let seconds = extractor.config().segment_seconds();
+    let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };
+    let files = crate::audio_files::expand(&args.inputs)?;
+    let labels = classifier.labels();
+    if args.format == OutputFormat::Table {
+        println!(
+            "model {} ({} genres), device {}",
+            classifier.checkpoint().header.model.architecture(),
+            labels.len(),
+            kind.describe()
+        );
+    }
+    if args.format == OutputFormat::Csv {
+        println!("file,device,prediction,{}", labels.join(","));
+    }
+    let mut failed = 0;
+    for file in &files {
+        let result = extractor
+            .extract_with(file, coverage, FeatureScale::Standardized)
+            .map_err(anyhow::Error::from)
+            .and_then(|features| Ok(classifier.probabilities(&features, args.batch)?));
+        let segments = match result {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let probabilities = aggregation.aggregate(&segments);
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        let prediction = Prediction {
+            file: file.display().to_string(),
+            device: kind.describe(),
+            labels,
+            prediction: &labels[argmax(&probabilities)],
+            aggregate: aggregation.name(),
+            top_k: order
+                .iter()
+                .take(args.top_k)
+                .map(|&i| TopK { genre: &labels[i], probability: probabilities[i] })
+                .collect(),
+            segments: segments
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Segment {
+                    start_s: i as f64 * seconds,
+                    end_s: (i + 1) as f64 * seconds,
+                    probabilities: p.clone(),
+                })
+                .collect(),
+            probabilities,
+        };
+        match args.format {
+            OutputFormat::Json => println!("{}", serde_json::to_string(&prediction)?),
+            OutputFormat::Csv => {
+                let p: Vec<String> = prediction.probabilities.iter().map(|v| format!("{v:.6}")).collect();
+                println!(
+                    "{},{},{},{}",
+                    csv_field(&prediction.file),
+                    kind.describe(),
+                    prediction.prediction,
+                    p.join(",")
+                );
+            }
+            OutputFormat::Table => {
+                let top: Vec<String> =
+                    prediction.top_k.iter().map(|t| format!("{} {:.1}%", t.genre, 100.0 * t.probability)).collect();
+                println!(
+                    "{}: {}  ({} of {} segments, {})",
+                    prediction.file,
+                    top.join(", "),
+                    aggregation.name(),
+                    segments.len(),
+                    coverage_name(coverage)
+                );
+            }
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn coverage_name(coverage: Coverage) -> &'static str {
+    match coverage {
+        Coverage::Clip => "first 30 s",
+        Coverage::WholeTrack => "whole track",
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
