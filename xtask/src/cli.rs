@@ -76,6 +76,8 @@ pub struct ParityArgs {
 pub enum BenchCommand {
     /// Time decoding + features per file (optimised build); last line is JSON.
     Features(BenchFeaturesArgs),
+    /// Time a model's inference on 10 segments and its training step; last line is JSON.
+    Model(BenchModelArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -248,4 +250,26 @@ pub struct ImportTorchArgs {
     /// The model file to write.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchModelArgs {
+    /// crnn-bigru, crnn-bilstm or transformer.
+    #[arg(long, default_value = "crnn-bigru")]
+    pub arch: String,
+    /// Training batch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// CPU threads (Burn's rayon pool; PyTorch's intra-op threads).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Timed steps after two warm-up steps.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Also run `torch_reference.py bench` with this Python, same settings, same run.
+    #[arg(long, value_name = "PYTHON")]
+    pub torch: Option<PathBuf>,
+    /// The reference script run with `--torch`.
+    #[arg(long, default_value = "../shared/bench/torch_reference.py")]
+    pub torch_script: PathBuf,
 }

@@ -69,3 +69,43 @@ fn broken_audio_fails_with_one_line_and_writes_nothing() {
         assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
     }
 }
+
+#[test]
+fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
+    let dir = scratch("predict");
+    let model = dir.join("m.gmdl");
+    let status = xtask()
+        .arg("import-torch")
+        .arg(fixtures().join("models/crnn-bigru.pt"))
+        .args(["--arch", "crnn-bigru", "--labels", "classical,electronic,pop,rock", "--out"])
+        .arg(&model)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let broken = dir.join("broken.ogg");
+    std::fs::write(&broken, b"OggS but not really").unwrap();
+    let out = xtask()
+        .arg("predict")
+        .arg(fixtures().join("audio/music_22050_flac.flac"))
+        .arg(&broken)
+        .arg(fixtures().join("audio/tones_22050_pcm16.wav"))
+        .args(["--format", "json", "--top-k", "2", "--aggregate", "vote", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a failed file must make the exit status non-zero");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.ogg"), "{stderr}");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for v in &lines {
+        for key in ["file", "labels", "prediction", "aggregate", "probabilities", "top_k", "segments", "device"] {
+            assert!(v.get(key).is_some(), "missing {key}: {v}");
+        }
+        assert_eq!(v["aggregate"], "vote");
+        assert_eq!(v["top_k"].as_array().unwrap().len(), 2);
+        assert_eq!(v["segments"].as_array().unwrap().len(), 10);
+        assert_eq!(v["segments"][9]["end_s"], 30.0);
+    }
+}

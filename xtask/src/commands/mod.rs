@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 mod bench_features;
+mod bench_model;
 mod cache;
 mod eda;
 mod features;
@@ -20,6 +21,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Features(args) => features::run(args),
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
+        Command::Bench(BenchCommand::Model(args)) => bench_model::run(args),
         Command::Test(args) => test::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Predict(args) => predict::run(args),

@@ -67,3 +67,34 @@ fn wrong_weights_name_every_problem() {
     std::fs::write(&not_torch, b"definitely not a pickle").unwrap();
     assert!(StateDict::read_pytorch(&not_torch).unwrap_err().to_string().contains("x.pt"));
 }
+
+#[test]
+fn from_audio_our_features_and_imported_weights_give_pytorchs_probabilities() {
+    // PyTorch's logits were computed on librosa's features of these two fixtures (two
+    // segments each); ours come from decoding the audio here.
+    let device = Device::flex();
+    let dict = StateDict::read_pytorch(&fixtures().join("models/crnn-bigru.pt")).unwrap();
+    let config = Architecture::CrnnBigru.default_config(4);
+    let model = config.load(&dict, &device).unwrap();
+    let labels = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let checkpoint = models::checkpoint::Checkpoint::new(&model, config, labels, dsp::FeatureConfig::default());
+    let classifier = models::infer::Classifier::new(checkpoint, &device).unwrap();
+    let extractor = dsp::FeatureExtractor::new(dsp::FeatureConfig::default()).unwrap();
+    let mut ours = Vec::new();
+    for audio in ["music_22050_au16.au", "chirp_22050_float.wav"] {
+        let features = extractor.extract(fixtures().join("audio").join(audio)).unwrap();
+        ours.extend(classifier.probabilities(&features, 32).unwrap().into_iter().take(2));
+    }
+    let logits = npy(&fixtures().join("models/crnn-bigru.logits.npy"));
+    let mut worst = 0.0f32;
+    for (s, row) in ours.iter().enumerate() {
+        let z: Vec<f32> = (0..4).map(|c| logits[[s, c]]).collect();
+        let max = z.iter().copied().fold(f32::MIN, f32::max);
+        let total: f32 = z.iter().map(|v| (v - max).exp()).sum();
+        for c in 0..4 {
+            worst = worst.max((row[c] - (z[c] - max).exp() / total).abs());
+        }
+    }
+    println!("end to end: max |probability diff| {worst:e}");
+    assert!(worst <= 2e-3, "{worst}");
+}
