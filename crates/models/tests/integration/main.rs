@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
 mod checkpoint;
+mod data;
 mod pytorch_parity;
 
 use std::path::{Path, PathBuf};
