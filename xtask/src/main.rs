@@ -7,6 +7,7 @@ mod bundled;
 mod cli;
 mod commands;
 mod npy;
+mod reference;
 
 use clap::Parser;
 

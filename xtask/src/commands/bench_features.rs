@@ -99,26 +99,11 @@ fn librosa_per_track(
     args: &BenchFeaturesArgs,
     files: &[std::path::PathBuf],
 ) -> anyhow::Result<Vec<f64>> {
-    use anyhow::Context;
-    let output = std::process::Command::new(python)
-        .arg(&args.librosa_script)
-        .args(["--threads", &args.threads.to_string(), "--repeat", &args.repeat.to_string()])
-        .args(files)
-        .output()
-        .with_context(|| format!("cannot run {}", python.display()))?;
-    anyhow::ensure!(
-        output.status.success(),
-        "librosa_features.py failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    let mut per_file = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let value: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("unexpected output: {line}"))?;
-        if let Some(s) = value.get("seconds_median").and_then(|s| s.as_f64()) {
-            per_file.push(s);
-        }
-    }
+    let mut args_out: Vec<std::ffi::OsString> =
+        vec!["--threads".into(), args.threads.to_string().into(), "--repeat".into(), args.repeat.to_string().into()];
+    args_out.extend(files.iter().map(|f| f.as_os_str().to_owned()));
+    let lines = crate::reference::run_json_lines(python, &args.librosa_script, args_out)?;
+    let per_file: Vec<f64> = lines.iter().filter_map(|v| v.get("seconds_median").and_then(|s| s.as_f64())).collect();
     anyhow::ensure!(
         per_file.len() == files.len(),
         "librosa_features.py timed {} of {} files",

@@ -59,20 +59,12 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<ExitCode> {
         "parameters": parameters,
     });
     if let Some(python) = &args.torch {
-        let output = std::process::Command::new(python)
-            .arg(&args.torch_script)
-            .args(["bench", "--model", arch.name(), "--batch", &args.batch.to_string()])
-            .args(["--threads", &args.threads.to_string(), "--steps", &args.steps.to_string()])
-            .output()
-            .with_context(|| format!("cannot run {}", python.display()))?;
-        anyhow::ensure!(
-            output.status.success(),
-            "torch_reference.py failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let torch: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-            .context("unexpected torch_reference.py output")?;
+        let steps = args.steps.to_string();
+        let (batch, threads) = (args.batch.to_string(), args.threads.to_string());
+        let reference_args =
+            ["bench", "--model", arch.name(), "--batch", &batch, "--threads", &threads, "--steps", &steps];
+        let lines = crate::reference::run_json_lines(python, &args.torch_script, reference_args)?;
+        let torch = lines.last().cloned().unwrap_or_default();
         println!("{torch}");
         let ratio = |ours: f64, key: &str| torch[key].as_f64().map(|t| ours / t);
         summary["train_speed_vs_pytorch"] = ratio(args.batch as f64 / train, "train_segments_per_second").into();
