@@ -58,9 +58,10 @@ impl StreamResampler {
             FixedSync::Input,
         )
         .map_err(|e| e.to_string())?;
-        let skip = inner.output_delay();
+        let (lead, skip) = delay_alignment(inner.fft_size_out(), from, to);
         let out_block = vec![0.0; inner.output_frames_max()];
-        Ok(StreamResampler { inner, pending: Vec::new(), out_block, skip, frames_in: 0, frames_out: 0, from_hz, to_hz })
+        let pending = vec![0.0; lead];
+        Ok(StreamResampler { inner, pending, out_block, skip, frames_in: 0, frames_out: 0, from_hz, to_hz })
     }
 
     /// Feeds `input`; appends whatever output is ready to `out`.
@@ -114,6 +115,21 @@ impl StreamResampler {
         self.frames_out += (written - dropped) as u64;
         Ok(())
     }
+}
+
+/// The filter delays the output by `fft_size_out / 2` output samples, which is a half
+/// sample when `fft_size_out` is odd (16 kHz to 22,050 Hz: 441). Dropping whole output
+/// samples cannot undo a half sample, but `lead` zeros before the input add
+/// `lead * to / from` output samples of delay, and some small `lead` makes the total
+/// (nearly) whole. Returns `(lead, output samples to drop)`.
+fn delay_alignment(fft_size_out: usize, from: usize, to: usize) -> (usize, usize) {
+    let exact = fft_size_out as f64 / 2.0;
+    let per_input = to as f64 / from as f64;
+    let (lead, delay) = (0..64)
+        .map(|lead| (lead, exact + lead as f64 * per_input))
+        .min_by(|a, b| (a.1 - a.1.round()).abs().total_cmp(&(b.1 - b.1.round()).abs()))
+        .unwrap_or((0, exact));
+    (lead, delay.round() as usize)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {

@@ -65,7 +65,7 @@ fn features_match_librosa_on_every_fixture() {
             // Resampled or lossy: within the spread of two good resamplers.
             "resampled" | "lossy" => s_std.max <= 0.25 && s_std.p99 <= 0.03 && s_std.mean <= 0.004,
             // Upsampling from 16 kHz: p99 and mean within the bound, the maximum is not
-            // (0.47, near the input's Nyquist frequency); docs/parity.md says so.
+            // (0.47, in the one mel band on the input's Nyquist frequency); docs/parity.md.
             "upsampled" => s_std.max <= 0.5 && s_std.p99 <= 0.03 && s_std.mean <= 0.004,
             other => panic!("unknown tolerance class {other}"),
         };
