@@ -29,6 +29,8 @@ pub enum Command {
     Cache(CacheArgs),
     /// Write an exploratory-analysis report (one HTML page with charts) of a collection.
     Eda(EdaArgs),
+    /// Train a model on a collection with the original's recipe (early stopping).
+    Train(TrainArgs),
     /// Classify audio files with a model: top genres per file and per segment.
     Predict(PredictArgs),
     /// Convert a PyTorch state_dict of the original's models into a model file.
@@ -131,8 +133,18 @@ pub struct SplitArgs {
     /// The collection.
     #[arg(long)]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub split: SplitOptions,
+    /// Where to write the split as JSON.
+    #[arg(long, default_value = "out/split.json")]
+    pub out: PathBuf,
+}
+
+/// How to split a collection by track (shared by `split` and `train`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SplitOptions {
     /// The strategy.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value_t = SplitStrategy::Stratified)]
     pub strategy: SplitStrategy,
     /// Seed of the shuffle.
     #[arg(long, default_value_t = 42)]
@@ -164,9 +176,6 @@ pub struct SplitArgs {
     /// A report from `validate`: its duplicates are kept in one set.
     #[arg(long)]
     pub validation: Option<PathBuf>,
-    /// Where to write the split as JSON.
-    #[arg(long, default_value = "out/split.json")]
-    pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -272,4 +281,38 @@ pub struct BenchModelArgs {
     /// The reference script run with `--torch`.
     #[arg(long, default_value = "../shared/bench/torch_reference.py")]
     pub torch_script: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// crnn-bigru, crnn-bilstm or transformer.
+    #[arg(long, default_value = "crnn-bigru")]
+    pub arch: String,
+    /// The run folder: metrics.csv, last.gmdl (every epoch), model.gmdl (best), result.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How to split (its --seed also seeds the weights and the shuffles).
+    #[command(flatten)]
+    pub split: SplitOptions,
+    /// At most this many epochs.
+    #[arg(long, default_value_t = 60)]
+    pub epochs: usize,
+    /// Early-stopping patience in epochs.
+    #[arg(long, default_value_t = 7)]
+    pub patience: usize,
+    /// Segments per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Train on every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// The feature cache folder.
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
+    /// CPU threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
 }

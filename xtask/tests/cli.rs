@@ -109,3 +109,47 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
         assert_eq!(v["segments"][9]["end_s"], 30.0);
     }
 }
+
+#[test]
+fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
+    let dir = scratch("train");
+    let data = dir.join("data");
+    let audio: Vec<_> = std::fs::read_dir(fixtures().join("audio"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .collect();
+    for (i, genre) in ["ambient", "noise", "tones"].iter().enumerate() {
+        std::fs::create_dir_all(data.join(genre)).unwrap();
+        for j in 0..4 {
+            let source = &audio[(i * 4 + j) % audio.len()];
+            std::fs::copy(source, data.join(genre).join(format!("{j}.wav"))).unwrap();
+        }
+    }
+    let run = dir.join("run");
+    let out = xtask()
+        .args(["train", "--epochs", "1", "--fractions", "0.5,0.25,0.25", "--threads", "1", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "{metrics}");
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
+    assert_eq!(result["test_tracks"], 3);
+    assert!(result["test_track_accuracy"].as_f64().is_some());
+    assert!(run.join("last.gmdl").exists());
+    let predicted = xtask()
+        .arg("predict")
+        .arg(data.join("tones/0.wav"))
+        .arg("--model")
+        .arg(run.join("model.gmdl"))
+        .output()
+        .unwrap();
+    assert!(predicted.status.success(), "{}", String::from_utf8_lossy(&predicted.stderr));
+}

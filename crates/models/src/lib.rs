@@ -34,6 +34,7 @@ mod error;
 pub mod infer;
 mod layers;
 mod state_dict;
+pub mod train;
 pub mod transformer;
 
 pub use arch::{Architecture, GenreModel, ModelConfig};

@@ -10,6 +10,7 @@ mod parity;
 mod predict;
 mod split;
 mod test;
+mod train;
 mod validate;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Test(args) => test::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Train(args) => train::run(args),
         Command::ImportTorch(args) => import_torch::run(args),
         Command::Eda(args) => eda::run(args),
         Command::Validate(args) => validate::run(args),

@@ -7,7 +7,7 @@ use dataset::TrackIndex;
 use dataset::split::{self, Fractions, Groups, TrackSplit};
 use serde::Serialize;
 
-use crate::cli::{SplitArgs, SplitStrategy};
+use crate::cli::{SplitArgs, SplitOptions, SplitStrategy};
 
 /// What `split` writes: the track ids of each set, and what was asked for.
 #[derive(Serialize)]
@@ -21,51 +21,57 @@ struct SplitFile<'a> {
     missing_from_lists: &'a [String],
 }
 
-pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
-    let index = TrackIndex::open(&args.data)?;
+/// The split `options` ask for, and the listed files that are missing (lists).
+pub fn make(index: &TrackIndex, options: &SplitOptions) -> anyhow::Result<(TrackSplit, Vec<String>)> {
     let n = index.tracks().len();
     let mut groups = Groups::singletons(n);
-    if let Some(path) = &args.validation {
+    if let Some(path) = &options.validation {
         let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
         let report: ValidationReportIds =
             serde_json::from_str(&text).with_context(|| format!("{}: not a validation report", path.display()))?;
-        let pairs = split::pairs_from_id_groups(&index, &report.duplicates);
+        let pairs = split::pairs_from_id_groups(index, &report.duplicates);
         println!("keeping {} duplicate pairs together (from {})", pairs.len(), path.display());
         groups = groups.merge(&Groups::from_pairs(n, &pairs));
     }
     let [train, valid, test] =
-        <[f64; 3]>::try_from(args.fractions.as_slice()).context("--fractions takes three numbers")?;
+        <[f64; 3]>::try_from(options.fractions.as_slice()).context("--fractions takes three numbers")?;
     let fractions = Fractions { train, valid, test };
-    let mut missing = Vec::new();
-    let sets: TrackSplit = match args.strategy {
-        SplitStrategy::Stratified => split::stratified(&index, fractions, args.seed, &groups)?,
-        SplitStrategy::KFold => split::k_fold(&index, args.folds, args.fold, args.valid_fraction, args.seed, &groups)?,
+    let seed = options.seed;
+    Ok(match options.strategy {
+        SplitStrategy::Stratified => (split::stratified(index, fractions, seed, &groups)?, Vec::new()),
+        SplitStrategy::KFold => {
+            (split::k_fold(index, options.folds, options.fold, options.valid_fraction, seed, &groups)?, Vec::new())
+        }
         SplitStrategy::Artist => {
-            let path = args.artist_index.as_deref().context("--strategy artist needs --artist-index FILE")?;
-            let artists = split::artist_groups(&index, path)?;
-            split::stratified(&index, fractions, args.seed, &groups.merge(&artists))?
+            let path = options.artist_index.as_deref().context("--strategy artist needs --artist-index FILE")?;
+            let artists = split::artist_groups(index, path)?;
+            (split::stratified(index, fractions, seed, &groups.merge(&artists))?, Vec::new())
         }
         SplitStrategy::Lists => {
-            let dir = args.lists.as_deref().context("--strategy lists needs --lists DIR")?;
-            let paths = ["train", "valid", "test"].map(|p| dir.join(format!("{p}_{}.txt", args.list_kind)));
-            let listed = match split::from_lists(&index, [&paths[0], &paths[1], &paths[2]], args.allow_missing) {
+            let dir = options.lists.as_deref().context("--strategy lists needs --lists DIR")?;
+            let paths = ["train", "valid", "test"].map(|p| dir.join(format!("{p}_{}.txt", options.list_kind)));
+            let listed = match split::from_lists(index, [&paths[0], &paths[1], &paths[2]], options.allow_missing) {
                 Err(e @ dataset::DatasetError::MissingListed { .. }) => anyhow::bail!("{e} (--allow-missing)"),
                 other => other?,
             };
-            missing = listed.missing;
-            listed.split
+            if !listed.missing.is_empty() {
+                println!(
+                    "{} listed files are not in {} (going on without them, --allow-missing):",
+                    listed.missing.len(),
+                    index.root().display()
+                );
+                for chunk in listed.missing.chunks(8) {
+                    println!("  {}", chunk.join("  "));
+                }
+            }
+            (listed.split, listed.missing)
         }
-    };
-    if !missing.is_empty() {
-        println!(
-            "{} listed files are not in {} (going on without them, --allow-missing):",
-            missing.len(),
-            args.data.display()
-        );
-        for chunk in missing.chunks(8) {
-            println!("  {}", chunk.join("  "));
-        }
-    }
+    })
+}
+
+pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
+    let index = TrackIndex::open(&args.data)?;
+    let (sets, missing) = make(&index, &args.split)?;
     println!("{:<12} {:>6} {:>6} {:>6}", "genre", "train", "valid", "test");
     let counts = sets.counts(&index);
     for (genre, c) in index.labels().iter().zip(&counts) {
@@ -76,8 +82,8 @@ pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
     let ids = |v: &[usize]| v.iter().map(|&i| index.tracks()[i].id.as_str()).collect::<Vec<_>>();
     let file = SplitFile {
         data: &args.data,
-        strategy: format!("{:?}", args.strategy).to_lowercase(),
-        seed: args.seed,
+        strategy: format!("{:?}", args.split.strategy).to_lowercase(),
+        seed: args.split.seed,
         train: ids(&sets.train),
         valid: ids(&sets.valid),
         test: ids(&sets.test),

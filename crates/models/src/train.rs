@@ -1,0 +1,196 @@
+//! The original's training recipe: cross-entropy, Adam (AdamW for the transformer),
+//! batches of shuffled segments, early stopping on validation accuracy with the best
+//! weights restored.
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use dataset::segments::SegmentSet;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::arch::{Architecture, GenreModel, ModelConfig};
+use crate::data::{SegmentBatcher, SegmentDataset};
+use crate::error::Result;
+use crate::infer::argmax;
+
+/// The optimiser and its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OptimizerConfig {
+    /// Adam (PyTorch's defaults: betas 0.9 / 0.999, eps 1e-8).
+    Adam {
+        /// Learning rate.
+        lr: f64,
+    },
+    /// AdamW with decoupled weight decay.
+    AdamW {
+        /// Learning rate.
+        lr: f64,
+        /// Weight decay.
+        weight_decay: f32,
+    },
+}
+
+/// Everything that defines a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingConfig {
+    /// The model.
+    pub model: ModelConfig,
+    /// The optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Segments per batch.
+    pub batch_size: usize,
+    /// Upper bound on epochs.
+    pub max_epochs: usize,
+    /// Epochs without a better validation accuracy before stopping.
+    pub patience: usize,
+    /// Seed of the weights and of the shuffles.
+    pub seed: u64,
+}
+
+impl TrainingConfig {
+    /// The original's recipe for `arch`: Adam 1e-3 (AdamW 5e-4, weight decay 1e-2 for
+    /// the transformer), batch 32, at most 60 epochs, patience 7, seed 42.
+    pub fn original(arch: Architecture, n_classes: usize) -> Self {
+        let optimizer = match arch {
+            Architecture::Transformer => OptimizerConfig::AdamW { lr: 5e-4, weight_decay: 1e-2 },
+            _ => OptimizerConfig::Adam { lr: 1e-3 },
+        };
+        TrainingConfig {
+            model: arch.default_config(n_classes),
+            optimizer,
+            batch_size: 32,
+            max_epochs: 60,
+            patience: 7,
+            seed: 42,
+        }
+    }
+}
+
+/// What one epoch measured. Accuracies are segment-level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training segment accuracy (dropout on).
+    pub train_accuracy: f64,
+    /// Mean validation loss.
+    pub valid_loss: f64,
+    /// Validation segment accuracy.
+    pub valid_accuracy: f64,
+    /// Wall time of the epoch.
+    pub seconds: f64,
+}
+
+/// The result of [`train`].
+#[derive(Debug)]
+pub struct TrainOutcome {
+    /// The model of the best epoch, on the non-autodiff device.
+    pub model: GenreModel,
+    /// One entry per epoch run.
+    pub history: Vec<EpochMetrics>,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+}
+
+/// Trains `config.model` on `train`, stopping early on `valid`; calls `on_epoch` after
+/// every epoch with its metrics and the current weights (for checkpoints and logs).
+pub fn train(
+    config: &TrainingConfig,
+    train: &SegmentSet,
+    valid: &SegmentSet,
+    n_mels: usize,
+    n_frames: usize,
+    device: &Device,
+    on_epoch: &mut dyn FnMut(&EpochMetrics, &GenreModel),
+) -> Result<TrainOutcome> {
+    let autodiff = device.clone().autodiff();
+    autodiff.seed(config.seed);
+    let mut model = config.model.init(&autodiff);
+    let mut optim = match config.optimizer {
+        OptimizerConfig::Adam { .. } => AdamConfig::new().with_epsilon(1e-8).init(),
+        OptimizerConfig::AdamW { weight_decay, .. } => {
+            AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).init()
+        }
+    };
+    let lr = match config.optimizer {
+        OptimizerConfig::Adam { lr } | OptimizerConfig::AdamW { lr, .. } => lr,
+    };
+    let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
+    let batcher = SegmentBatcher { n_mels, n_frames };
+    let train_data = SegmentDataset::new(std::sync::Arc::new(train.clone()));
+    let mut history: Vec<EpochMetrics> = Vec::new();
+    let mut best: Option<(f64, usize, crate::StateDict)> = None;
+    for epoch in 1..=config.max_epochs {
+        let start = std::time::Instant::now();
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(epoch as u64)));
+        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        for chunk in order.chunks(config.batch_size.max(1)) {
+            let items = chunk.iter().filter_map(|&i| burn::data::dataset::Dataset::get(&train_data, i).ok()).collect();
+            let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, &autodiff);
+            let labels: Vec<i64> = batch.labels.clone().into_data().try_into_vec_as::<i64>().unwrap_or_default();
+            let logits = model.forward(batch.features);
+            let loss = loss_fn.forward(logits.clone(), batch.labels);
+            loss_sum += f64::from(scalar(loss.clone())) * chunk.len() as f64;
+            correct += count_correct(logits.inner(), &labels);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+        }
+        let eval = model.valid();
+        let (valid_loss, valid_accuracy) = evaluate(&eval, valid, &batcher, device);
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / train.len().max(1) as f64,
+            train_accuracy: correct as f64 / train.len().max(1) as f64,
+            valid_loss,
+            valid_accuracy,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        on_epoch(&metrics, &eval);
+        history.push(metrics);
+        if best.as_ref().is_none_or(|(acc, _, _)| valid_accuracy > *acc) {
+            best = Some((valid_accuracy, epoch, eval.state_dict()));
+        } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= config.patience) {
+            break;
+        }
+    }
+    let (_, best_epoch, weights) = best.unwrap_or((0.0, 0, model.valid().state_dict()));
+    Ok(TrainOutcome { model: config.model.load(&weights, device)?, history, best_epoch })
+}
+
+/// Mean cross-entropy and segment accuracy of `model` on `set`.
+pub fn evaluate(model: &GenreModel, set: &SegmentSet, batcher: &SegmentBatcher, device: &Device) -> (f64, f64) {
+    let data = SegmentDataset::new(std::sync::Arc::new(set.clone()));
+    let (mut loss, mut correct) = (0.0, 0usize);
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(64) {
+        let items = chunk.iter().filter_map(|&i| burn::data::dataset::Dataset::get(&data, i).ok()).collect();
+        let batch = burn::data::dataloader::batcher::Batcher::batch(batcher, items, device);
+        let labels: Vec<i64> = batch.labels.into_data().try_into_vec_as::<i64>().unwrap_or_default();
+        let logits = model.forward(batch.features);
+        correct += count_correct(logits.clone(), &labels);
+        let probabilities =
+            burn::tensor::activation::log_softmax(logits, 1).into_data().try_into_vec_as::<f32>().unwrap_or_default();
+        let classes = probabilities.len() / labels.len().max(1);
+        for (row, &label) in probabilities.chunks(classes.max(1)).zip(&labels) {
+            loss -= f64::from(row[label as usize]);
+        }
+    }
+    (loss / set.len().max(1) as f64, correct as f64 / set.len().max(1) as f64)
+}
+
+fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
+    let values = logits.into_data().try_into_vec_as::<f32>().unwrap_or_default();
+    let classes = values.len() / labels.len().max(1);
+    values.chunks(classes.max(1)).zip(labels).filter(|(row, label)| argmax(row) == **label as usize).count()
+}
+
+fn scalar(t: Tensor<1>) -> f32 {
+    t.into_data().try_into_vec_as::<f32>().ok().and_then(|v| v.first().copied()).unwrap_or(f32::NAN)
+}
