@@ -150,7 +150,7 @@ pub struct SplitOptions {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Train, validation and test fractions (stratified, artist).
-    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.70, 0.15, 0.15])]
+    #[arg(long, value_delimiter = ',', default_values_t = [0.70, 0.15, 0.15])]
     pub fractions: Vec<f64>,
     /// Number of folds (k-fold).
     #[arg(long, default_value_t = 5)]
