@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, GenreModel, ModelConfig};
-use crate::data::{SegmentBatcher, SegmentDataset};
+use crate::data::{SegmentBatcher, SegmentExample};
 use crate::error::Result;
 use crate::infer::argmax;
 
@@ -123,7 +123,6 @@ pub fn train(
     };
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let batcher = SegmentBatcher { n_mels, n_frames };
-    let train_data = SegmentDataset::new(std::sync::Arc::new(train.clone()));
     let mut history: Vec<EpochMetrics> = Vec::new();
     let mut best: Option<(f64, usize, crate::StateDict)> = None;
     for epoch in 1..=config.max_epochs {
@@ -132,7 +131,7 @@ pub fn train(
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(epoch as u64)));
         let (mut loss_sum, mut correct) = (0.0, 0usize);
         for chunk in order.chunks(config.batch_size.max(1)) {
-            let items = chunk.iter().filter_map(|&i| burn::data::dataset::Dataset::get(&train_data, i).ok()).collect();
+            let items = examples(train, chunk);
             let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, &autodiff);
             let labels: Vec<i64> = batch.labels.clone().into_data().try_into_vec_as::<i64>().unwrap_or_default();
             let logits = model.forward(batch.features);
@@ -166,11 +165,10 @@ pub fn train(
 
 /// Mean cross-entropy and segment accuracy of `model` on `set`.
 pub fn evaluate(model: &GenreModel, set: &SegmentSet, batcher: &SegmentBatcher, device: &Device) -> (f64, f64) {
-    let data = SegmentDataset::new(std::sync::Arc::new(set.clone()));
     let (mut loss, mut correct) = (0.0, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(64) {
-        let items = chunk.iter().filter_map(|&i| burn::data::dataset::Dataset::get(&data, i).ok()).collect();
+        let items = examples(set, chunk);
         let batch = burn::data::dataloader::batcher::Batcher::batch(batcher, items, device);
         let labels: Vec<i64> = batch.labels.into_data().try_into_vec_as::<i64>().unwrap_or_default();
         let logits = model.forward(batch.features);
@@ -183,6 +181,15 @@ pub fn evaluate(model: &GenreModel, set: &SegmentSet, batcher: &SegmentBatcher, 
         }
     }
     (loss / set.len().max(1) as f64, correct as f64 / set.len().max(1) as f64)
+}
+
+/// The segments at `indices` as training examples (borrowing the set, not cloning it).
+fn examples(set: &SegmentSet, indices: &[usize]) -> Vec<SegmentExample> {
+    indices
+        .iter()
+        .filter_map(|&i| set.get(i))
+        .map(|s| SegmentExample { features: s.features.to_vec(), label: s.label, track: s.track, segment: s.segment })
+        .collect()
 }
 
 fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
