@@ -291,7 +291,8 @@ pub struct TrainArgs {
     /// crnn-bigru, crnn-bilstm or transformer.
     #[arg(long, default_value = "crnn-bigru")]
     pub arch: String,
-    /// The run folder: metrics.csv, last.gmdl (every epoch), model.gmdl (best), result.json.
+    /// The run folder: metrics.csv, last.gmdl (every epoch), state/ (for --resume),
+    /// model.gmdl (best), result.json.
     #[arg(long)]
     pub out: PathBuf,
     /// How to split (its --seed also seeds the weights and the shuffles).
@@ -309,6 +310,9 @@ pub struct TrainArgs {
     /// Train on every 3 s segment of each track instead of the first 30 s.
     #[arg(long)]
     pub whole_track: bool,
+    /// Continue a stopped run in --out from its last finished epoch.
+    #[arg(long)]
+    pub resume: bool,
     /// The feature cache folder.
     #[arg(long, default_value = "cache")]
     pub cache_dir: PathBuf,

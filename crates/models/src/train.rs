@@ -4,6 +4,8 @@
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
+use std::path::Path;
+
 use burn::prelude::*;
 use dataset::segments::SegmentSet;
 use rand::SeedableRng;
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, GenreModel, ModelConfig};
 use crate::data::{SegmentBatcher, SegmentExample};
-use crate::error::Result;
+use crate::error::{ModelError, Result};
 use crate::infer::argmax;
 
 /// The optimiser and its settings.
@@ -100,6 +102,13 @@ pub struct TrainOutcome {
 
 /// Trains `config.model` on `train`, stopping early on `valid`; calls `on_epoch` after
 /// every epoch with its metrics and the current weights (for checkpoints and logs).
+///
+/// With `state_dir`, the full training state (weights with their parameter ids,
+/// optimiser moments, history, best weights) is written there after every epoch,
+/// atomically; `resume` then continues from the last finished epoch and reaches the
+/// same result as a run that was never stopped (each epoch reseeds its shuffle and
+/// dropout from the seed and the epoch number).
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     config: &TrainingConfig,
     train: &SegmentSet,
@@ -107,6 +116,8 @@ pub fn train(
     n_mels: usize,
     n_frames: usize,
     device: &Device,
+    state_dir: Option<&Path>,
+    resume: bool,
     on_epoch: &mut dyn FnMut(&EpochMetrics, &GenreModel),
 ) -> Result<TrainOutcome> {
     let autodiff = device.clone().autodiff();
@@ -125,7 +136,21 @@ pub fn train(
     let batcher = SegmentBatcher { n_mels, n_frames };
     let mut history: Vec<EpochMetrics> = Vec::new();
     let mut best: Option<(f64, usize, crate::StateDict)> = None;
-    for epoch in 1..=config.max_epochs {
+    let mut first_epoch = 1;
+    if let (Some(dir), true) = (state_dir, resume)
+        && let Some(saved) = ResumeState::load(dir, &config.model, &autodiff, device)?
+    {
+        model = saved.model;
+        optim = optim.load_record(saved.optimizer);
+        history = saved.state.history;
+        best = Some((saved.state.best_accuracy, saved.state.best_epoch, saved.best_weights));
+        first_epoch = saved.state.next_epoch;
+    }
+    for epoch in first_epoch..=config.max_epochs {
+        if best.as_ref().is_some_and(|(_, e, _)| epoch - 1 - e >= config.patience) {
+            break; // a resumed run that had already stopped early
+        }
+        autodiff.seed(config.seed.wrapping_add(epoch as u64));
         let start = std::time::Instant::now();
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(epoch as u64)));
@@ -155,12 +180,109 @@ pub fn train(
         history.push(metrics);
         if best.as_ref().is_none_or(|(acc, _, _)| valid_accuracy > *acc) {
             best = Some((valid_accuracy, epoch, eval.state_dict()));
-        } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= config.patience) {
+        }
+        if let (Some(dir), Some((accuracy, best_epoch, weights))) = (state_dir, best.as_ref()) {
+            let state = SavedProgress {
+                next_epoch: epoch + 1,
+                history: history.clone(),
+                best_accuracy: *accuracy,
+                best_epoch: *best_epoch,
+            };
+            ResumeState::save(dir, &config.model, device, &model, &optim, &state, weights)?;
+        }
+        if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= config.patience) {
             break;
         }
     }
     let (_, best_epoch, weights) = best.unwrap_or((0.0, 0, model.valid().state_dict()));
     Ok(TrainOutcome { model: config.model.load(&weights, device)?, history, best_epoch })
+}
+
+/// Progress that `--resume` needs besides the tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SavedProgress {
+    next_epoch: usize,
+    history: Vec<EpochMetrics>,
+    best_accuracy: f64,
+    best_epoch: usize,
+}
+
+/// A resumable training state on disk: `<dir>/epoch-NNNN/` holds the model (Burn's own
+/// record, which keeps the parameter ids the optimiser state refers to), the optimiser
+/// record, the best weights and the progress; `<dir>/latest` names the last complete one.
+struct ResumeState {
+    model: GenreModel,
+    optimizer: burn::optim::record::OptimizerRecord,
+    best_weights: crate::StateDict,
+    state: SavedProgress,
+}
+
+impl ResumeState {
+    #[allow(clippy::too_many_arguments)]
+    fn save(
+        dir: &Path,
+        config: &ModelConfig,
+        device: &Device,
+        model: &GenreModel,
+        optim: &burn::optim::ModuleOptimizer,
+        state: &SavedProgress,
+        best: &crate::StateDict,
+    ) -> Result<()> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |e: std::io::Error| ModelError::Io { path: path.clone(), source: e }
+        };
+        let record_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |e: burn::store::RecordError| ModelError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            }
+        };
+        let epoch_dir = dir.join(format!("epoch-{:04}", state.next_epoch - 1));
+        let _ = std::fs::remove_dir_all(&epoch_dir);
+        std::fs::create_dir_all(&epoch_dir).map_err(io(&epoch_dir))?;
+        let _ = model.valid(); // folds pending BatchNorm statistics into the record
+        model.clone().save_file(epoch_dir.join("model.bpk")).map_err(record_error(&epoch_dir))?;
+        optim.to_record().save(epoch_dir.join("optimizer.bin")).map_err(record_error(&epoch_dir))?;
+        let json = serde_json::to_vec(state).map_err(|e| io(&epoch_dir)(std::io::Error::other(e)))?;
+        std::fs::write(epoch_dir.join("progress.json"), json).map_err(io(&epoch_dir))?;
+        config.load(best, device)?.save_file(epoch_dir.join("best.bpk")).map_err(record_error(&epoch_dir))?;
+        // The commit point: `latest` names the new folder only once it is complete.
+        let latest = dir.join("latest");
+        let tmp = dir.join("latest.tmp");
+        std::fs::write(&tmp, epoch_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .and_then(|_| std::fs::rename(&tmp, &latest))
+            .map_err(io(&latest))?;
+        // Older states are no longer needed.
+        for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+            let path = entry.path();
+            let old = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("epoch-"));
+            if old && path != epoch_dir {
+                let _ = std::fs::remove_dir_all(path);
+            }
+        }
+        Ok(())
+    }
+
+    fn load(dir: &Path, config: &ModelConfig, autodiff: &Device, device: &Device) -> Result<Option<Self>> {
+        let Ok(name) = std::fs::read_to_string(dir.join("latest")) else { return Ok(None) };
+        let epoch_dir = dir.join(name.trim());
+        let broken = |reason: String| ModelError::Checkpoint { path: epoch_dir.clone(), reason };
+        let model = config
+            .init(autodiff)
+            .try_load_file(epoch_dir.join("model.bpk"))
+            .map_err(|e| broken(format!("training state: {e}")))?;
+        let optimizer = burn::optim::record::OptimizerRecord::load(epoch_dir.join("optimizer.bin"))
+            .map_err(|e| broken(format!("optimizer state: {e}")))?;
+        let progress = std::fs::read(epoch_dir.join("progress.json")).map_err(|e| broken(e.to_string()))?;
+        let state: SavedProgress = serde_json::from_slice(&progress).map_err(|e| broken(e.to_string()))?;
+        let best = config
+            .init(device)
+            .try_load_file(epoch_dir.join("best.bpk"))
+            .map_err(|e| broken(format!("best weights: {e}")))?;
+        Ok(Some(ResumeState { model, optimizer, best_weights: best.state_dict(), state }))
+    }
 }
 
 /// Mean cross-entropy and segment accuracy of `model` on `set`.

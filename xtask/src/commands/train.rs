@@ -3,7 +3,7 @@
 //! Splits by track, reads features through the cache, trains with the original's
 //! recipe, and writes per-epoch metrics (CSV), a checkpoint every epoch, the best
 //! model, and its test accuracy (segment-level and track-level, mean aggregation).
-//! There is no `--resume` yet.
+//! `--resume` continues a stopped run from its last finished epoch (state in `RUN/state`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -52,8 +52,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
     crate::atomic::write_json(&args.out.join("config.json"), &config)?;
     let labels = index.labels().to_vec();
-    let mut csv = std::fs::File::create(args.out.join("metrics.csv"))?;
-    writeln!(csv, "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds")?;
+    let metrics_path = args.out.join("metrics.csv");
+    let resuming = args.resume && metrics_path.exists();
+    let mut csv = std::fs::OpenOptions::new()
+        .create(true)
+        .append(resuming)
+        .write(true)
+        .truncate(!resuming)
+        .open(&metrics_path)?;
+    if !resuming {
+        writeln!(csv, "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds")?;
+    }
     let started = std::time::Instant::now();
     let mut on_epoch = |m: &models::train::EpochMetrics, model: &models::GenreModel| {
         println!(
@@ -70,6 +79,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             eprintln!("warning: {e}");
         }
     };
+    let state_dir = args.out.join("state");
     let outcome = models::train::train(
         &config,
         &train_set,
@@ -77,6 +87,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         features.n_mels,
         features.n_frames(),
         &device,
+        Some(&state_dir),
+        args.resume,
         &mut on_epoch,
     )?;
     let train_seconds = started.elapsed().as_secs_f64();

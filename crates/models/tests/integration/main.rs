@@ -4,6 +4,7 @@
 mod checkpoint;
 mod data;
 mod pytorch_parity;
+mod training;
 
 use std::path::{Path, PathBuf};
 
