@@ -98,12 +98,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (test_loss, test_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device);
     let mut checkpoint = Checkpoint::new(&outcome.model, config.model.clone(), labels.clone(), features.clone());
     let classifier = models::infer::Classifier::new(checkpoint.clone(), &device)?;
-    let mut correct_tracks = 0;
+    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
     for (_, label, f) in test_set.tracks() {
         let probabilities = Aggregation::Mean.aggregate(&classifier.probabilities(f, 32)?);
-        correct_tracks += usize::from(argmax(&probabilities) == label);
+        truth.push(label);
+        predicted.push(argmax(&probabilities));
     }
-    let test_track_accuracy = correct_tracks as f64 / sets.test.len().max(1) as f64;
+    let track_report = eval::ClassificationReport::new(&truth, &predicted, labels.len());
+    let test_track_accuracy = track_report.accuracy;
     let result = serde_json::json!({
         "data": args.data.display().to_string(),
         "architecture": arch.name(),
@@ -118,6 +120,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "test_segment_accuracy": test_segment_accuracy,
         "test_track_accuracy": test_track_accuracy,
         "test_tracks": sets.test.len(),
+        "labels": labels,
+        "test_track_report": track_report,
         "test_segments": test_set.len(),
     });
     checkpoint.header.notes = result.clone();
