@@ -31,6 +31,9 @@ pub enum Command {
     Eda(EdaArgs),
     /// Train a model on a collection with the original's recipe (early stopping).
     Train(TrainArgs),
+    /// Evaluate a model on a collection's test split: accuracies, per-class metrics,
+    /// confusion matrix, aggregation comparison, calibration.
+    Eval(EvalArgs),
     /// Classify audio files with a model: top genres per file and per segment.
     Predict(PredictArgs),
     /// Convert a PyTorch state_dict of the original's models into a model file.
@@ -319,4 +322,23 @@ pub struct TrainArgs {
     /// CPU threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Which tracks to evaluate (the split's test set).
+    #[command(flatten)]
+    pub split: SplitOptions,
+    /// Output folder: report.md, report.json, confusion.csv.
+    #[arg(long, default_value = "out/eval")]
+    pub out: PathBuf,
+    /// The feature cache folder.
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
 }
