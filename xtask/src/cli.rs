@@ -34,6 +34,8 @@ pub enum Command {
     /// Evaluate a model on a collection's test split: accuracies, per-class metrics,
     /// confusion matrix, aggregation comparison, calibration.
     Eval(EvalArgs),
+    /// Compare training runs: accuracy (mean and spread over folds), parameters, time.
+    Compare(CompareArgs),
     /// Classify audio files with a model: top genres per file and per segment.
     Predict(PredictArgs),
     /// Convert a PyTorch state_dict of the original's models into a model file.
@@ -341,4 +343,14 @@ pub struct EvalArgs {
     /// The feature cache folder.
     #[arg(long, default_value = "cache")]
     pub cache_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Run folders written by `train` (each with result.json and model.gmdl).
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Also write the table as Markdown here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

@@ -3,6 +3,7 @@
 mod bench_features;
 mod bench_model;
 mod cache;
+mod compare;
 mod eda;
 mod eval;
 mod features;
@@ -30,6 +31,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::ImportTorch(args) => import_torch::run(args),
         Command::Eda(args) => eda::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
