@@ -41,6 +41,31 @@ pub struct FeatureConfig {
     pub top_db: Option<f32>,
     /// Added to the standard deviation when standardising each segment.
     pub standardize_eps: f32,
+    /// How the mel power is framed, scaled and cut; absent in older checkpoints, where
+    /// it means the seed's.
+    #[serde(default)]
+    pub kind: FeatureKind,
+}
+
+/// The two feature recipes: the seed's standardised dB log-mel, and musicnn's
+/// compressed log-mel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureKind {
+    /// The seed's: each segment framed on its own (centred, zero-padded), then
+    /// `power_to_db(ref=max, amin, top_db)` and, in [`FeatureScale::Standardized`],
+    /// `(L - mean) / (std + eps)`. `1 + segment_samples / hop_length` frames.
+    #[default]
+    SeedLogMel,
+    /// musicnn's (`musicnn.extractor.batch_data`): the clip is framed as a whole
+    /// (centred, zero-padded at its start) and cut into patches of
+    /// `segment_samples / hop_length` frames; each mel power is rounded to float16 and
+    /// mapped to `log10(10000 x + 1)` with float16 rounding at every step, as numpy
+    /// does on musicnn's float16 array. Unlike numpy, `10000 x` does not overflow to
+    /// infinity above float16's 65,504 (loud bins, a few in 100,000 on real music, which
+    /// turn whole patches of musicnn's output into NaN): there it keeps float16's
+    /// 11-bit precision without its range. Both scales give the same numbers.
+    Musicnn,
 }
 
 impl Default for FeatureConfig {
@@ -57,14 +82,39 @@ impl Default for FeatureConfig {
             amin: 1e-10,
             top_db: Some(80.0),
             standardize_eps: 1e-8,
+            kind: FeatureKind::SeedLogMel,
         }
     }
 }
 
 impl FeatureConfig {
-    /// Frames per segment: `1 + segment_samples / hop_length` (centred framing).
+    /// musicnn's features (`musicnn` 0.1.0, `input_length=3`, no overlap): 16 kHz,
+    /// `n_fft` 512, hop 256, 96 Slaney mels, patches of 187 frames (47,872 samples,
+    /// about 3 s), ten per clip. See [`FeatureKind::Musicnn`].
+    pub fn musicnn() -> Self {
+        FeatureConfig {
+            sample_rate: 16_000,
+            segment_samples: 187 * 256,
+            segments_per_clip: 10,
+            n_fft: 512,
+            hop_length: 256,
+            n_mels: 96,
+            fmin: 0.0,
+            fmax: None,
+            amin: 1e-10,
+            top_db: None,
+            standardize_eps: 0.0,
+            kind: FeatureKind::Musicnn,
+        }
+    }
+
+    /// Frames per segment: `1 + segment_samples / hop_length` for the seed's centred
+    /// segments, `segment_samples / hop_length` for musicnn's patches.
     pub fn n_frames(&self) -> usize {
-        1 + self.segment_samples / self.hop_length
+        match self.kind {
+            FeatureKind::SeedLogMel => 1 + self.segment_samples / self.hop_length,
+            FeatureKind::Musicnn => self.segment_samples / self.hop_length,
+        }
     }
 
     /// Duration of one segment in seconds.
@@ -92,6 +142,11 @@ impl FeatureConfig {
         let non_negative = |x: f32| x.is_finite() && x >= 0.0;
         if !positive(self.amin) || !self.top_db.is_none_or(non_negative) || !non_negative(self.standardize_eps) {
             return fail("amin must be positive, top_db and standardize_eps non-negative".into());
+        }
+        if self.kind == FeatureKind::Musicnn
+            && (self.segment_samples % self.hop_length != 0 || (self.n_fft / 2) % self.hop_length != 0)
+        {
+            return fail("musicnn patches need segment_samples and n_fft / 2 to be multiples of hop_length".into());
         }
         Ok(())
     }
@@ -214,11 +269,13 @@ impl FeatureExtractor {
         };
         let mut data = Vec::with_capacity(expected * size);
         let mut count = 0;
+        let mut previous = Vec::new();
         for segment in &mut segments {
             let audio = segment?;
             data.resize(data.len() + size, 0.0);
             let start = data.len() - size;
-            self.segment_features(&audio, scale, &mut data[start..]);
+            self.segment_features_after(&previous, &audio, scale, &mut data[start..]);
+            previous = audio;
             count += 1;
         }
         Ok(Features { data, segments: count, n_mels: self.config.n_mels, n_frames: self.config.n_frames() })
@@ -231,28 +288,71 @@ impl FeatureExtractor {
         let size = self.segment_len();
         let mut data = vec![0.0; n * size];
         let mut padded = vec![0.0; seg];
+        let mut previous = vec![0.0; seg];
         for i in 0..n {
             let start = (i * seg).min(samples.len());
             let available = (samples.len() - start).min(seg);
+            std::mem::swap(&mut previous, &mut padded);
             padded[..available].copy_from_slice(&samples[start..start + available]);
             padded[available..].fill(0.0);
-            self.segment_features(&padded, scale, &mut data[i * size..(i + 1) * size]);
+            let previous = if i == 0 { &[][..] } else { &previous[..] };
+            self.segment_features_after(previous, &padded, scale, &mut data[i * size..(i + 1) * size]);
         }
         Features { data, segments: n, n_mels: self.config.n_mels, n_frames: self.config.n_frames() }
     }
 
     /// The features of one segment of `segment_samples` samples, written to `out`
-    /// (`n_mels * n_frames` values).
+    /// (`n_mels * n_frames` values), for the first segment of a clip. For later
+    /// segments of musicnn's features, use [`FeatureExtractor::segment_features_after`].
     pub fn segment_features(&self, segment: &[f32], scale: FeatureScale, out: &mut [f32]) {
-        // Digital silence (the padding after a short file) is 0 in both scales, as in
-        // librosa: every bin equals the reference, then standardisation gives 0 / eps.
-        if segment.iter().all(|&s| s == 0.0) {
-            out.fill(0.0);
+        self.segment_features_after(&[], segment, scale, out);
+    }
+
+    /// The features of `segment`, which follows the audio `previous` in the clip
+    /// (empty for the first segment). musicnn frames the clip as a whole, so its
+    /// first frame of a patch reaches `n_fft / 2` samples back into `previous`; the
+    /// seed's features frame each segment on its own and ignore `previous`.
+    pub fn segment_features_after(&self, previous: &[f32], segment: &[f32], scale: FeatureScale, out: &mut [f32]) {
+        match self.config.kind {
+            FeatureKind::SeedLogMel => {
+                // Digital silence (the padding after a short file) is 0 in both scales,
+                // as in librosa: every bin equals the reference, then standardisation
+                // gives 0 / eps.
+                if segment.iter().all(|&s| s == 0.0) {
+                    out.fill(0.0);
+                    return;
+                }
+                self.spectrogram.decibels(segment, out);
+                if scale == FeatureScale::Standardized {
+                    standardize(out, self.config.standardize_eps);
+                }
+            }
+            FeatureKind::Musicnn => self.musicnn_patch(previous, segment, out),
+        }
+    }
+
+    /// One musicnn patch: the frames centred on `segment[k * hop]`, computed from the
+    /// segment with `n_fft / 2` samples of left context, then the compressed scale.
+    fn musicnn_patch(&self, previous: &[f32], segment: &[f32], out: &mut [f32]) {
+        let (half, hop) = (self.config.n_fft / 2, self.config.hop_length);
+        let (n_mels, n_frames) = (self.config.n_mels, self.config.n_frames());
+        let mut buffer = vec![0.0; half + segment.len()];
+        let context = previous.len().min(half);
+        buffer[half - context..half].copy_from_slice(&previous[previous.len() - context..]);
+        buffer[half..].copy_from_slice(segment);
+        if buffer.iter().all(|&s| s == 0.0) {
+            out.fill(0.0); // log10(10000 * 0 + 1)
             return;
         }
-        self.spectrogram.decibels(segment, out);
-        if scale == FeatureScale::Standardized {
-            standardize(out, self.config.standardize_eps);
+        // Frame t of `buffer` is centred on buffer[t * hop] = segment[t * hop - half].
+        let all_frames = self.spectrogram.n_frames(buffer.len());
+        let mut power = vec![0.0; n_mels * all_frames];
+        self.spectrogram.power(&buffer, &mut power);
+        let first = half / hop;
+        for (row, power_row) in out.chunks_exact_mut(n_frames).zip(power.chunks_exact(all_frames)) {
+            for (o, &p) in row.iter_mut().zip(&power_row[first..first + n_frames]) {
+                *o = musicnn_compress(p);
+            }
         }
     }
 
@@ -273,6 +373,29 @@ impl FeatureExtractor {
     fn segment_len(&self) -> usize {
         self.config.n_mels * self.config.n_frames()
     }
+}
+
+/// `log10(10000 x + 1)` as numpy computes it on musicnn's float16 array (each
+/// operation rounded to float16), except that values past float16's range keep its
+/// precision instead of becoming infinite.
+pub fn musicnn_compress(power: f32) -> f32 {
+    let x = round_f16(power);
+    let scaled = round_f16(10_000.0 * x);
+    let shifted = round_f16(scaled + 1.0);
+    round_f16(shifted.log10())
+}
+
+/// Rounds to the nearest float16 value (ties to even), as numpy's `astype(float16)`;
+/// past float16's largest finite value, rounds to 11 significant bits instead of
+/// overflowing.
+fn round_f16(x: f32) -> f32 {
+    const F16_MAX: f32 = 65_504.0;
+    if x.abs() <= F16_MAX {
+        return half::f16::from_f32(x).to_f32();
+    }
+    let bits = x.to_bits();
+    let lsb = (bits >> 13) & 1;
+    f32::from_bits((bits + 0x0fff + lsb) & !0x1fff)
 }
 
 /// An iterator over the fixed-length audio segments of one file, at the feature rate.

@@ -36,6 +36,8 @@ mod stream;
 
 pub use decode::{AUDIO_EXTENSIONS, AudioDecoder, AudioInfo, is_audio_path};
 pub use error::{DspError, Result};
-pub use features::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale, Features, SegmentReader};
+pub use features::{
+    Coverage, FeatureConfig, FeatureExtractor, FeatureKind, FeatureScale, Features, SegmentReader, musicnn_compress,
+};
 pub use mel::{LogMelSpectrogram, MelFilterbank};
 pub use stream::{AudioStream, load_mono};

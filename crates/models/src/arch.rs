@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::crnn::{Crnn, CrnnConfig, RecurrentKind};
 use crate::error::Result;
+use crate::musicnn::{
+    EmbeddingLayer, MusicnnSource, MusicnnTransfer, MusicnnTransferConfig, TransferHead, TransferHeadConfig,
+};
 use crate::state_dict::StateDict;
 use crate::transformer::{SpecTransformer, SpecTransformerConfig};
 
@@ -20,27 +23,65 @@ pub enum Architecture {
     CrnnBilstm,
     /// Spectrogram transformer.
     Transformer,
+    /// A genre head on pretrained musicnn (`MSD_musicnn`), musicnn's own features.
+    MusicnnMsd,
+    /// A genre head on pretrained musicnn (`MTT_musicnn`), musicnn's own features.
+    MusicnnMtt,
 }
 
 impl Architecture {
     /// All of them.
-    pub const ALL: [Architecture; 3] = [Architecture::CrnnBigru, Architecture::CrnnBilstm, Architecture::Transformer];
+    pub const ALL: [Architecture; 5] = [
+        Architecture::CrnnBigru,
+        Architecture::CrnnBilstm,
+        Architecture::Transformer,
+        Architecture::MusicnnMsd,
+        Architecture::MusicnnMtt,
+    ];
 
-    /// `crnn-bigru`, `crnn-bilstm` or `transformer`.
+    /// `crnn-bigru`, `crnn-bilstm`, `transformer`, `musicnn-msd` or `musicnn-mtt`.
     pub fn name(self) -> &'static str {
         match self {
             Architecture::CrnnBigru => "crnn-bigru",
             Architecture::CrnnBilstm => "crnn-bilstm",
             Architecture::Transformer => "transformer",
+            Architecture::MusicnnMsd => "musicnn-msd",
+            Architecture::MusicnnMtt => "musicnn-mtt",
         }
     }
 
-    /// The original's configuration for `n_classes` genres.
+    /// The pretrained tagger a transfer architecture builds on.
+    pub fn musicnn_source(self) -> Option<MusicnnSource> {
+        match self {
+            Architecture::MusicnnMsd => Some(MusicnnSource::Msd),
+            Architecture::MusicnnMtt => Some(MusicnnSource::Mtt),
+            _ => None,
+        }
+    }
+
+    /// The features the architecture reads: the seed's log-mel, or musicnn's.
+    pub fn feature_config(self) -> dsp::FeatureConfig {
+        match self.musicnn_source() {
+            Some(_) => dsp::FeatureConfig::musicnn(),
+            None => dsp::FeatureConfig::default(),
+        }
+    }
+
+    /// The original's configuration for `n_classes` genres (for the transfer models:
+    /// a head on musicnn's mean and max pools).
     pub fn default_config(self, n_classes: usize) -> ModelConfig {
         match self {
             Architecture::CrnnBigru => ModelConfig::Crnn(CrnnConfig::new(n_classes, RecurrentKind::Gru)),
             Architecture::CrnnBilstm => ModelConfig::Crnn(CrnnConfig::new(n_classes, RecurrentKind::Lstm)),
             Architecture::Transformer => ModelConfig::Transformer(SpecTransformerConfig::new(n_classes)),
+            Architecture::MusicnnMsd | Architecture::MusicnnMtt => {
+                let source = self.musicnn_source().unwrap_or(MusicnnSource::Msd);
+                ModelConfig::MusicnnTransfer(MusicnnTransferConfig::for_classes(
+                    n_classes,
+                    source,
+                    EmbeddingLayer::default(),
+                ))
+            }
         }
     }
 }
@@ -58,7 +99,9 @@ impl FromStr for Architecture {
         Architecture::ALL
             .into_iter()
             .find(|a| a.name() == s)
-            .ok_or_else(|| format!("unknown architecture {s:?} (crnn-bigru, crnn-bilstm, transformer)"))
+            .ok_or_else(|| {
+                format!("unknown architecture {s:?} (crnn-bigru, crnn-bilstm, transformer, musicnn-msd, musicnn-mtt)")
+            })
     }
 }
 
@@ -70,16 +113,31 @@ pub enum ModelConfig {
     Crnn(CrnnConfig),
     /// Spectrogram transformer.
     Transformer(SpecTransformerConfig),
+    /// musicnn with a genre head.
+    MusicnnTransfer(MusicnnTransferConfig),
+    /// A genre head alone, fed precomputed embeddings as `[B, 1, E]`: what a transfer
+    /// model trains while its tagger is frozen.
+    TransferHead(TransferHeadConfig),
 }
 
 impl ModelConfig {
-    /// Which architecture this configures.
-    pub fn architecture(&self) -> Architecture {
+    /// Which architecture this configures (`None` for a bare transfer head).
+    pub fn architecture(&self) -> Option<Architecture> {
         match self {
-            ModelConfig::Crnn(c) if c.recurrent == RecurrentKind::Gru => Architecture::CrnnBigru,
-            ModelConfig::Crnn(_) => Architecture::CrnnBilstm,
-            ModelConfig::Transformer(_) => Architecture::Transformer,
+            ModelConfig::Crnn(c) if c.recurrent == RecurrentKind::Gru => Some(Architecture::CrnnBigru),
+            ModelConfig::Crnn(_) => Some(Architecture::CrnnBilstm),
+            ModelConfig::Transformer(_) => Some(Architecture::Transformer),
+            ModelConfig::MusicnnTransfer(c) => Some(match c.source {
+                MusicnnSource::Msd => Architecture::MusicnnMsd,
+                MusicnnSource::Mtt => Architecture::MusicnnMtt,
+            }),
+            ModelConfig::TransferHead(_) => None,
         }
+    }
+
+    /// A short name: the architecture's, or `transfer-head`.
+    pub fn name(&self) -> &'static str {
+        self.architecture().map_or("transfer-head", Architecture::name)
     }
 
     /// Number of output classes.
@@ -87,6 +145,8 @@ impl ModelConfig {
         match self {
             ModelConfig::Crnn(c) => c.n_classes,
             ModelConfig::Transformer(c) => c.n_classes,
+            ModelConfig::MusicnnTransfer(c) => c.head.n_classes,
+            ModelConfig::TransferHead(c) => c.n_classes,
         }
     }
 
@@ -95,6 +155,8 @@ impl ModelConfig {
         match self {
             ModelConfig::Crnn(c) => GenreModel::Crnn(c.init(device)),
             ModelConfig::Transformer(c) => GenreModel::Transformer(c.init(device)),
+            ModelConfig::MusicnnTransfer(c) => GenreModel::MusicnnTransfer(c.init(device)),
+            ModelConfig::TransferHead(c) => GenreModel::TransferHead(c.init(device)),
         }
     }
 
@@ -104,6 +166,8 @@ impl ModelConfig {
         Ok(match self {
             ModelConfig::Crnn(c) => GenreModel::Crnn(c.load(dict, device)?),
             ModelConfig::Transformer(c) => GenreModel::Transformer(c.load(dict, device)?),
+            ModelConfig::MusicnnTransfer(c) => GenreModel::MusicnnTransfer(c.load(dict, device)?),
+            ModelConfig::TransferHead(c) => GenreModel::TransferHead(c.load(dict, device)?),
         })
     }
 }
@@ -117,14 +181,21 @@ pub enum GenreModel {
     Crnn(Crnn),
     /// Spectrogram transformer.
     Transformer(SpecTransformer),
+    /// musicnn with a genre head.
+    MusicnnTransfer(MusicnnTransfer),
+    /// A genre head on precomputed embeddings.
+    TransferHead(TransferHead),
 }
 
 impl GenreModel {
-    /// Logits `[B, classes]` for standardised features `[B, n_mels, frames]`.
+    /// Logits `[B, classes]` for features `[B, n_mels, frames]` (the architecture's
+    /// own features; embeddings as `[B, 1, E]` for a bare head).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
         match self {
             GenreModel::Crnn(m) => m.forward(x),
             GenreModel::Transformer(m) => m.forward(x),
+            GenreModel::MusicnnTransfer(m) => m.forward(x),
+            GenreModel::TransferHead(m) => m.forward_rows(x),
         }
     }
 
@@ -133,6 +204,8 @@ impl GenreModel {
         match self {
             GenreModel::Crnn(m) => m.state_dict(),
             GenreModel::Transformer(m) => m.state_dict(),
+            GenreModel::MusicnnTransfer(m) => m.state_dict(),
+            GenreModel::TransferHead(m) => m.state_dict(),
         }
     }
 }

@@ -33,6 +33,7 @@ mod device;
 mod error;
 pub mod infer;
 mod layers;
+pub mod musicnn;
 mod state_dict;
 pub mod train;
 pub mod transformer;

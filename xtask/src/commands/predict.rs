@@ -55,7 +55,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     if args.format == OutputFormat::Table {
         println!(
             "model {} ({} genres), device {}",
-            classifier.checkpoint().header.model.architecture(),
+            classifier.checkpoint().header.model.name(),
             labels.len(),
             kind.describe()
         );

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod data;
+mod musicnn;
 mod pytorch_parity;
 mod training;
 
