@@ -40,8 +40,26 @@ pub enum Command {
     Predict(PredictArgs),
     /// Convert a PyTorch state_dict of the original's models into a model file.
     ImportTorch(ImportTorchArgs),
+    /// Tag audio with pretrained musicnn (zero-shot): top tags overall and over time,
+    /// and a taggram picture.
+    Tags(TagsArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TagsArgs {
+    /// The audio file.
+    pub audio: PathBuf,
+    /// Which pretrained tagger: msd (Million Song Dataset tags) or mtt (MagnaTagATune).
+    #[arg(long, default_value = "msd")]
+    pub model: String,
+    /// How many tags to print and draw.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Folder for taggram.png and taggram.csv (every tag, every 3 s patch).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -293,9 +311,13 @@ pub struct TrainArgs {
     /// The collection.
     #[arg(long)]
     pub data: PathBuf,
-    /// crnn-bigru, crnn-bilstm or transformer.
+    /// crnn-bigru, crnn-bilstm, transformer, or a genre head on pretrained musicnn:
+    /// musicnn-msd, musicnn-mtt.
     #[arg(long, default_value = "crnn-bigru")]
     pub arch: String,
+    /// For musicnn-*: the layer the head learns from (pools, penultimate, taggram).
+    #[arg(long, default_value = "pools")]
+    pub embedding: String,
     /// The run folder: metrics.csv, last.gmdl (every epoch), state/ (for --resume),
     /// model.gmdl (best), result.json.
     #[arg(long)]

@@ -96,12 +96,9 @@ impl FromStr for Architecture {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Architecture::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| {
-                format!("unknown architecture {s:?} (crnn-bigru, crnn-bilstm, transformer, musicnn-msd, musicnn-mtt)")
-            })
+        Architecture::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
+            format!("unknown architecture {s:?} (crnn-bigru, crnn-bilstm, transformer, musicnn-msd, musicnn-mtt)")
+        })
     }
 }
 
@@ -206,6 +203,44 @@ impl GenreModel {
             GenreModel::Transformer(m) => m.state_dict(),
             GenreModel::MusicnnTransfer(m) => m.state_dict(),
             GenreModel::TransferHead(m) => m.state_dict(),
+        }
+    }
+}
+
+/// A model's logits with the feature map Grad-CAM weighs (see [`GenreModel::forward_for_cam`]).
+#[derive(Debug, Clone)]
+pub struct CamForward {
+    /// Logits `[B, classes]`.
+    pub logits: Tensor<2>,
+    /// The map, `[B, channels, rows, columns]`, rows along mels and columns along time.
+    pub map: Tensor<4>,
+    /// The input extent `[mels, frames]` the map's grid spans; it can exceed the input
+    /// (the transformer pads to whole patches), and the upsampled map is then cropped.
+    pub covers: [usize; 2],
+}
+
+impl GenreModel {
+    /// Logits with the map Grad-CAM reads: the CRNNs' last conv block's ReLU output
+    /// (before its pooling), the transformer's patch tokens after the encoder, and
+    /// musicnn's temporal front-end maps. `None` for a bare transfer head.
+    pub fn forward_for_cam(&self, x: Tensor<3>) -> Option<CamForward> {
+        let [_, mels, frames] = x.dims();
+        match self {
+            GenreModel::Crnn(m) => {
+                let (logits, map) = m.forward_with_last_activation(x);
+                Some(CamForward { logits, map, covers: [mels, frames] })
+            }
+            GenreModel::Transformer(m) => {
+                let (logits, map) = m.forward_with_tokens(x);
+                let [_, _, rows, columns] = map.dims();
+                let p = m.patch_size();
+                Some(CamForward { logits, map, covers: [rows * p, columns * p] })
+            }
+            GenreModel::MusicnnTransfer(m) => {
+                let (logits, map) = m.forward_with_maps(x);
+                Some(CamForward { logits, map, covers: [mels, frames] })
+            }
+            GenreModel::TransferHead(_) => None,
         }
     }
 }

@@ -38,7 +38,7 @@ mod state_dict;
 pub mod train;
 pub mod transformer;
 
-pub use arch::{Architecture, GenreModel, ModelConfig};
+pub use arch::{Architecture, CamForward, GenreModel, ModelConfig};
 pub use device::DeviceKind;
 pub use error::{ModelError, Result};
 pub use state_dict::{NamedTensor, StateDict};

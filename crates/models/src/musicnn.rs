@@ -73,7 +73,15 @@ pub struct FrontendBlock {
 impl FrontendBlock {
     /// `[B, 1, T, M]` to `[B, filters, T]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<3> {
-        let y = self.norm.forward(self.activation.forward(self.conv.forward(x)));
+        Self::pool(self.feature_map(x))
+    }
+
+    /// The block's map before its max over mels, `[B, filters, T, M']`.
+    fn feature_map(&self, x: Tensor<4>) -> Tensor<4> {
+        self.norm.forward(self.activation.forward(self.conv.forward(x)))
+    }
+
+    fn pool(y: Tensor<4>) -> Tensor<3> {
         let [b, c, t, _] = y.dims();
         y.max_dim(3).reshape([b, c, t])
     }
@@ -189,11 +197,7 @@ impl MusicnnConfig {
                 .map(|&(f, _)| block(self.timbral_conv(self.timbral_width(f)), self.timbral_filters))
                 .collect(),
             temporal: TEMPORAL_KERNELS.iter().map(|&k| block(self.temporal_conv(k), self.temporal_filters)).collect(),
-            midend: vec![
-                midend(self.frontend_channels()),
-                midend(self.midend_filters),
-                midend(self.midend_filters),
-            ],
+            midend: vec![midend(self.frontend_channels()), midend(self.midend_filters), midend(self.midend_filters)],
             pool_norm: Self::norm(self.pool_features()).init(device),
             dense: LinearConfig::new(self.pool_features(), self.backend_units).init(device),
             dense_activation: Relu::new(),
@@ -246,7 +250,8 @@ impl MusicnnConfig {
         model.dense =
             layers::load_linear(l, &format!("{prefix}backend.dense"), self.pool_features(), self.backend_units, device);
         model.dense_norm = norm(l, "backend.dense_bn", self.backend_units);
-        model.output = layers::load_linear(l, &format!("{prefix}backend.output"), self.backend_units, self.n_tags, device);
+        model.output =
+            layers::load_linear(l, &format!("{prefix}backend.output"), self.backend_units, self.n_tags, device);
         model
     }
 }
@@ -259,10 +264,38 @@ impl Musicnn {
 
     /// Every intermediate output for musicnn features `[B, n_mels, frames]`.
     pub fn forward_all(&self, x: Tensor<3>) -> MusicnnOutputs {
+        self.forward_all_with_maps(x).0
+    }
+
+    /// Every intermediate output, and the temporal blocks' maps before their max over
+    /// mels, `[B, 3 * 51, n_mels, frames]`: full resolution on the input's own axes,
+    /// which is where Grad-CAM reads musicnn.
+    pub fn forward_all_with_maps(&self, x: Tensor<3>) -> (MusicnnOutputs, Tensor<4>) {
         let [b, _, t] = x.dims();
         let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
-        let temporal: Vec<Tensor<3>> = self.temporal.iter().map(|blk| blk.forward(x.clone())).collect();
+        let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.feature_map(x.clone())).collect();
+        let temporal: Vec<Tensor<3>> = maps.iter().map(|m| FrontendBlock::pool(m.clone())).collect();
+        let maps = Tensor::cat(maps, 1).swap_dims(2, 3); // [B, C, M, T]
+        (self.forward_from(timbral, temporal, b, t), maps)
+    }
+
+    /// For Grad-CAM: logits-side outputs, and the temporal maps `[B, 153, M, T]` as a
+    /// leaf of the graph (their gradient is kept, nothing flows past them).
+    pub fn forward_all_with_leaf_maps(&self, x: Tensor<3>) -> (MusicnnOutputs, Tensor<4>) {
+        let [b, _, t] = x.dims();
+        let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
+        let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
+        let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.feature_map(x.clone())).collect();
+        let leaf = Tensor::cat(maps, 1).detach().require_grad(); // [B, C, T, M]
+        let per_block = self.temporal.len().max(1);
+        let channels = leaf.dims()[1] / per_block;
+        let temporal: Vec<Tensor<3>> =
+            (0..per_block).map(|i| FrontendBlock::pool(leaf.clone().narrow(1, i * channels, channels))).collect();
+        (self.forward_from(timbral, temporal, b, t), leaf.swap_dims(2, 3))
+    }
+
+    fn forward_from(&self, timbral: Vec<Tensor<3>>, temporal: Vec<Tensor<3>>, b: usize, t: usize) -> MusicnnOutputs {
         let front = Tensor::cat([timbral.clone(), temporal.clone()].concat(), 1); // [B, 561, T]
         let cnn1 = self.midend[0].forward(front.clone());
         let cnn2 = self.midend[1].forward(cnn1.clone()) + cnn1.clone();
@@ -294,7 +327,10 @@ impl Musicnn {
 
     /// The embedding `layer` for musicnn features `[B, n_mels, frames]`.
     pub fn embed(&self, x: Tensor<3>, layer: EmbeddingLayer) -> Tensor<2> {
-        let out = self.forward_all(x);
+        Self::select(self.forward_all(x), layer)
+    }
+
+    fn select(out: MusicnnOutputs, layer: EmbeddingLayer) -> Tensor<2> {
         match layer {
             EmbeddingLayer::Penultimate => out.penultimate,
             EmbeddingLayer::Pools => Tensor::cat(vec![out.mean_pool, out.max_pool], 1),
@@ -518,7 +554,11 @@ impl MusicnnTransferConfig {
 
     /// Random weights throughout (tests; real models come from training).
     pub fn init(&self, device: &Device) -> MusicnnTransfer {
-        MusicnnTransfer { backbone: self.backbone.init(device), head: self.head.init(device), embedding: self.embedding }
+        MusicnnTransfer {
+            backbone: self.backbone.init(device),
+            head: self.head.init(device),
+            embedding: self.embedding,
+        }
     }
 
     /// The model with the weights of `dict` (`backbone.*` and `head.*`).
@@ -553,6 +593,13 @@ impl MusicnnTransfer {
         self.head.forward(self.backbone.embed(x, self.embedding))
     }
 
+    /// For Grad-CAM: genre logits and the tagger's temporal maps `[B, 153, 96, 187]`
+    /// as a leaf of the graph (see [`Musicnn::forward_all_with_leaf_maps`]).
+    pub fn forward_with_maps(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<4>) {
+        let (out, maps) = self.backbone.forward_all_with_leaf_maps(x);
+        (self.head.forward(Musicnn::select(out, self.embedding)), maps)
+    }
+
     /// The weights, as `backbone.*` and `head.*`.
     pub fn state_dict(&self) -> StateDict {
         let mut dict = StateDict::new();
@@ -581,4 +628,119 @@ pub fn tag_names(source: MusicnnSource) -> Vec<String> {
     const TAGS: &str = include_str!("../../../weights/musicnn/tags.json");
     let all: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(TAGS).unwrap_or_default();
     all.get(source.name()).cloned().unwrap_or_default()
+}
+
+/// The `layer` embedding of every segment of `set`, as a set of one-row "spectrograms"
+/// `[segments, 1, E]` with the same labels and tracks: what a [`TransferHead`] trains
+/// on while the tagger stays frozen. Runs `batch` patches at a time on `device`; with
+/// a `cache`, each track's embeddings are computed once for every layer.
+pub fn embed_set(
+    tagger: &Musicnn,
+    set: &dataset::segments::SegmentSet,
+    layer: EmbeddingLayer,
+    batch: usize,
+    device: &Device,
+    cache: Option<&EmbeddingCache>,
+) -> dataset::segments::SegmentSet {
+    let config = MusicnnConfig::new();
+    let sizes = LAYERS.map(|l| l.size(&config));
+    let width: usize = sizes.iter().sum();
+    let position = LAYERS.iter().position(|&l| l == layer).unwrap_or(0);
+    let offset: usize = sizes[..position].iter().sum();
+    let mut tracks = Vec::new();
+    for (track, label, features) in set.tracks() {
+        let n = features.n_segments();
+        let all = match cache.and_then(|c| c.load(features, width)) {
+            Some(all) => all,
+            None => {
+                let all = embed_all_layers(tagger, features, batch, device);
+                if let Some(c) = cache {
+                    c.store(features, &all);
+                }
+                all
+            }
+        };
+        let values: Vec<f32> =
+            all.chunks_exact(width).flat_map(|row| &row[offset..offset + sizes[position]]).copied().collect();
+        if let Some(embedded) = dsp::Features::from_vec(values, [n, 1, sizes[position]]) {
+            tracks.push((track, label, embedded));
+        }
+    }
+    dataset::segments::SegmentSet::from_features(tracks)
+}
+
+/// The layers in the order [`EmbeddingCache`] stores them.
+const LAYERS: [EmbeddingLayer; 3] = [EmbeddingLayer::Pools, EmbeddingLayer::Penultimate, EmbeddingLayer::Taggram];
+
+/// Every segment's embeddings, all layers side by side, `[segments, sum of sizes]`.
+fn embed_all_layers(tagger: &Musicnn, features: &dsp::Features, batch: usize, device: &Device) -> Vec<f32> {
+    let [n, mels, frames] = features.shape();
+    let mut rows = Vec::new();
+    for start in (0..n).step_by(batch.max(1)) {
+        let end = (start + batch.max(1)).min(n);
+        let chunk = features.as_slice()[start * mels * frames..end * mels * frames].to_vec();
+        let out = tagger.forward_all(Tensor::from_data(TensorData::new(chunk, [end - start, mels, frames]), device));
+        let pools = Tensor::cat(vec![out.mean_pool, out.max_pool], 1);
+        let taggram = burn::tensor::activation::sigmoid(out.logits);
+        let all = Tensor::cat(vec![pools, out.penultimate, taggram], 1);
+        rows.extend(all.into_data().iter::<f32>());
+    }
+    rows
+}
+
+/// A folder of musicnn embeddings, keyed by the features they were computed from (so
+/// a changed audio file or feature config misses) and the tagger's weights.
+#[derive(Debug, Clone)]
+pub struct EmbeddingCache {
+    dir: std::path::PathBuf,
+    weights_key: blake3::Hash,
+}
+
+impl EmbeddingCache {
+    /// A cache in `dir` for the tagger `tagger` (its weights are part of every key).
+    pub fn new(dir: impl Into<std::path::PathBuf>, tagger: &Musicnn) -> Self {
+        let mut hasher = blake3::Hasher::new();
+        for (name, tensor) in tagger.state_dict().iter() {
+            hasher.update(name.as_bytes());
+            for v in &tensor.values {
+                hasher.update(&v.to_le_bytes());
+            }
+        }
+        EmbeddingCache { dir: dir.into(), weights_key: hasher.finalize() }
+    }
+
+    fn path(&self, features: &dsp::Features) -> std::path::PathBuf {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(self.weights_key.as_bytes());
+        for d in features.shape() {
+            hasher.update(&(d as u64).to_le_bytes());
+        }
+        for v in features.as_slice() {
+            hasher.update(&v.to_le_bytes());
+        }
+        self.dir.join(format!("{}.emb", hasher.finalize().to_hex()))
+    }
+
+    /// The stored rows, if present, intact and `width` wide.
+    fn load(&self, features: &dsp::Features, width: usize) -> Option<Vec<f32>> {
+        let bytes = std::fs::read(self.path(features)).ok()?;
+        let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
+        if blake3::hash(body).as_bytes() != checksum || body.len() != 4 * width * features.n_segments() {
+            return None;
+        }
+        Some(body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+
+    /// Stores rows; a failure only costs a recomputation later.
+    fn store(&self, features: &dsp::Features, rows: &[f32]) {
+        let body: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let path = self.path(features);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|_| std::fs::write(&tmp, [&body[..], blake3::hash(&body).as_bytes()].concat()))
+            .and_then(|_| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
 }

@@ -100,7 +100,8 @@ pub struct TrainOutcome {
     pub best_epoch: usize,
 }
 
-/// Trains `config.model` on `train`, stopping early on `valid`; calls `on_epoch` after
+/// Trains `config.model` on `train`, stopping early on `valid` (if `valid` is empty:
+/// for `max_epochs`, keeping the last epoch); calls `on_epoch` after
 /// every epoch with its metrics and the current weights (for checkpoints and logs).
 ///
 /// With `state_dir`, the full training state (weights with their parameter ids,
@@ -178,7 +179,9 @@ pub fn train(
         };
         on_epoch(&metrics, &eval);
         history.push(metrics);
-        if best.as_ref().is_none_or(|(acc, _, _)| valid_accuracy > *acc) {
+        // Without a validation set (a final model trained on everything), the last
+        // epoch is kept and the run goes to `max_epochs`.
+        if valid.is_empty() || best.as_ref().is_none_or(|(acc, _, _)| valid_accuracy > *acc) {
             best = Some((valid_accuracy, epoch, eval.state_dict()));
         }
         if let (Some(dir), Some((accuracy, best_epoch, weights))) = (state_dir, best.as_ref()) {

@@ -129,6 +129,37 @@ impl SpecTransformerConfig {
 impl SpecTransformer {
     /// Logits `[B, classes]` for features `[B, n_mels, frames]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let (tokens, _) = self.tokens_in(x);
+        let x = self.encoder.forward(TransformerEncoderInput::new(tokens));
+        self.classify(x)
+    }
+
+    /// Side of the square patches.
+    pub fn patch_size(&self) -> usize {
+        self.patch
+    }
+
+    /// For Grad-CAM on patch tokens: logits, and the patch tokens entering the last
+    /// encoder layer as a grid `[B, dim, rows, columns]` (rows along mels, columns along
+    /// time, covering the input padded to whole patches). The output tokens cannot
+    /// serve: only the class token reaches the head. The grid is a leaf of the graph
+    /// (its gradient is kept, nothing flows past it), so this is for explanations only.
+    pub fn forward_with_tokens(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<4>) {
+        let (mut x, (gh, gw)) = self.tokens_in(x);
+        let last = self.encoder.layers.len().saturating_sub(1);
+        for layer in &self.encoder.layers[..last] {
+            x = layer.forward(x, None, None);
+        }
+        let [b, n, d] = x.dims();
+        let x = x.detach().require_grad();
+        let grid = x.clone().slice([0..b, 1..n, 0..d]).reshape([b, gh, gw, d]).permute([0, 3, 1, 2]);
+        let x = self.encoder.layers[last..].iter().fold(x, |x, layer| layer.forward(x, None, None));
+        (self.classify(x), grid)
+    }
+
+    /// Class token plus patch tokens with positions, `[B, 1 + patches, dim]`, and the
+    /// patch grid.
+    fn tokens_in(&self, x: Tensor<3>) -> (Tensor<3>, (usize, usize)) {
         let [b, h, w] = x.dims();
         let p = self.patch;
         let (pad_h, pad_w) = ((p - h % p) % p, (p - w % p) % p);
@@ -139,8 +170,12 @@ impl SpecTransformer {
         let tokens = self.projection.forward(patches);
         let [_, _, d] = tokens.dims();
         let cls = self.class_token.val().expand([b, 1, d]);
-        let x = Tensor::cat(vec![cls, tokens], 1) + self.positions.val().slice([0..1, 0..gh * gw + 1, 0..d]);
-        let x = self.norm.forward(self.encoder.forward(TransformerEncoderInput::new(x)));
+        (Tensor::cat(vec![cls, tokens], 1) + self.positions.val().slice([0..1, 0..gh * gw + 1, 0..d]), (gh, gw))
+    }
+
+    fn classify(&self, x: Tensor<3>) -> Tensor<2> {
+        let x = self.norm.forward(x);
+        let [b, _, d] = x.dims();
         let cls = x.slice([0..b, 0..1, 0..d]).reshape([b, d]);
         self.head.forward(self.dropout.forward(cls))
     }

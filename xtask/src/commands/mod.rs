@@ -11,6 +11,7 @@ mod import_torch;
 mod parity;
 mod predict;
 mod split;
+mod tags;
 mod test;
 mod train;
 mod validate;
@@ -35,6 +36,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
+        Command::Tags(args) => tags::run(args),
     }
 }
 

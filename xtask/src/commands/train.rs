@@ -4,6 +4,10 @@
 //! recipe, and writes per-epoch metrics (CSV), a checkpoint every epoch, the best
 //! model, and its test accuracy (segment-level and track-level, mean aggregation).
 //! `--resume` continues a stopped run from its last finished epoch (state in `RUN/state`).
+//!
+//! The musicnn architectures train their head only: every segment goes through the
+//! frozen pretrained tagger once, and the head learns on those embeddings with the
+//! same loop, early stopping and checkpoints; the saved model is tagger plus head.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,12 +16,13 @@ use anyhow::Context;
 use dataset::TrackIndex;
 use dataset::cache::FeatureCache;
 use dataset::segments::SegmentSet;
-use dsp::{Coverage, FeatureConfig};
+use dsp::Coverage;
 use models::checkpoint::{Checkpoint, Precision};
 use models::data::SegmentBatcher;
 use models::infer::{Aggregation, argmax};
+use models::musicnn::{EmbeddingCache, EmbeddingLayer, Musicnn, MusicnnTransfer, MusicnnTransferConfig, embed_set};
 use models::train::{TrainingConfig, evaluate};
-use models::{Architecture, DeviceKind};
+use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
 
 use crate::cli::TrainArgs;
 
@@ -28,11 +33,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let device = kind.device()?;
     let index = TrackIndex::open(&args.data)?;
     let (sets, _missing) = super::split::make(&index, &args.split)?;
-    let features = FeatureConfig::default();
+    let features = arch.feature_config();
     let cache = FeatureCache::open(&args.cache_dir, features.clone())?;
+    // --whole-track trains (and validates) on every segment; the test set is always
+    // the first 30 s of each track, so runs with and without it compare directly.
     let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };
-    let load = |tracks: &[usize]| SegmentSet::load(&cache, &index, tracks, coverage);
-    let (train_set, valid_set, test_set) = (load(&sets.train)?, load(&sets.valid)?, load(&sets.test)?);
+    let load = |tracks: &[usize], coverage| SegmentSet::load(&cache, &index, tracks, coverage);
+    let (mut train_set, mut valid_set, mut test_set) =
+        (load(&sets.train, coverage)?, load(&sets.valid, coverage)?, load(&sets.test, Coverage::Clip)?);
     println!(
         "{}: {} genres; tracks {} / {} / {} (train / valid / test), segments {} / {} / {}; {arch} on {}",
         args.data.display(),
@@ -49,6 +57,42 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut config = TrainingConfig::original(arch, index.labels().len());
     (config.max_epochs, config.patience, config.batch_size, config.seed) =
         (args.epochs, args.patience, args.batch, args.split.seed);
+    // What is saved: the trained model itself, or for transfer, the tagger with the head.
+    let mut saved_config = config.model.clone();
+    let mut tagger: Option<(Musicnn, EmbeddingLayer)> = None;
+    if let Some(source) = arch.musicnn_source() {
+        let layer: EmbeddingLayer = args.embedding.parse().map_err(anyhow::Error::msg)?;
+        let transfer = MusicnnTransferConfig::for_classes(index.labels().len(), source, layer);
+        config.model = ModelConfig::TransferHead(transfer.head.clone());
+        saved_config = ModelConfig::MusicnnTransfer(transfer);
+        let frozen = models::musicnn::load_pretrained(source, &device)?;
+        let cache = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &frozen);
+        let started = std::time::Instant::now();
+        for set in [&mut train_set, &mut valid_set, &mut test_set] {
+            *set = embed_set(&frozen, set, layer, 32, &device, Some(&cache));
+        }
+        let segments = train_set.len() + valid_set.len() + test_set.len();
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "embedded {segments} segments with frozen musicnn-{} ({}) in {seconds:.1} s ({:.1} segments/s)",
+            source.name(),
+            layer.name(),
+            segments as f64 / seconds
+        );
+        tagger = Some((frozen, layer));
+    }
+    let (input_rows, input_columns) = match &config.model {
+        ModelConfig::TransferHead(head) => (1, head.n_inputs),
+        _ => (features.n_mels, features.n_frames()),
+    };
+    let complete = |trained: &GenreModel| -> GenreModel {
+        match (trained, &tagger) {
+            (GenreModel::TransferHead(head), Some((frozen, layer))) => {
+                GenreModel::MusicnnTransfer(MusicnnTransfer::new(frozen.clone(), head.clone(), *layer))
+            }
+            _ => trained.clone(),
+        }
+    };
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
     crate::atomic::write_json(&args.out.join("config.json"), &config)?;
     let labels = index.labels().to_vec();
@@ -74,7 +118,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "{},{},{},{},{},{}",
             m.epoch, m.train_loss, m.train_accuracy, m.valid_loss, m.valid_accuracy, m.seconds
         );
-        let last = Checkpoint::new(model, config.model.clone(), labels.clone(), features.clone());
+        let last = Checkpoint::new(&complete(model), saved_config.clone(), labels.clone(), features.clone());
         if let Err(e) = last.save(&args.out.join("last.gmdl"), Precision::F32) {
             eprintln!("warning: {e}");
         }
@@ -84,8 +128,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         &config,
         &train_set,
         &valid_set,
-        features.n_mels,
-        features.n_frames(),
+        input_rows,
+        input_columns,
         &device,
         Some(&state_dir),
         args.resume,
@@ -94,16 +138,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let train_seconds = started.elapsed().as_secs_f64();
 
     // Test: segment accuracy, and track accuracy with the original's mean aggregation.
-    let batcher = SegmentBatcher { n_mels: features.n_mels, n_frames: features.n_frames() };
+    let batcher = SegmentBatcher { n_mels: input_rows, n_frames: input_columns };
     let (test_loss, test_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device);
-    let mut checkpoint = Checkpoint::new(&outcome.model, config.model.clone(), labels.clone(), features.clone());
-    let classifier = models::infer::Classifier::new(checkpoint.clone(), &device)?;
-    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
-    for (_, label, f) in test_set.tracks() {
-        let probabilities = Aggregation::Mean.aggregate(&classifier.probabilities(f, 32)?);
-        truth.push(label);
-        predicted.push(argmax(&probabilities));
-    }
+    let mut checkpoint = Checkpoint::new(&complete(&outcome.model), saved_config, labels.clone(), features.clone());
+    let (truth, predicted) = track_predictions(&outcome.model, &test_set, &batcher, &device);
     let track_report = eval::ClassificationReport::new(&truth, &predicted, labels.len());
     let test_track_accuracy = track_report.accuracy;
     let result = serde_json::json!({
@@ -123,6 +161,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "labels": labels,
         "test_track_report": track_report,
         "test_segments": test_set.len(),
+        "embedding": tagger.as_ref().map(|(_, layer)| layer.name()),
     });
     checkpoint.header.notes = result.clone();
     checkpoint.save(&args.out.join("model.gmdl"), Precision::F32)?;
@@ -137,4 +176,30 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.out.join("model.gmdl").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Track-level truth and prediction (mean of segment probabilities, the original's
+/// aggregation) of `model` on every track of `set`.
+fn track_predictions(
+    model: &GenreModel,
+    set: &SegmentSet,
+    batcher: &SegmentBatcher,
+    device: &burn::prelude::Device,
+) -> (Vec<usize>, Vec<usize>) {
+    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
+    for (_, label, features) in set.tracks() {
+        let [n, rows, columns] = features.shape();
+        debug_assert_eq!((rows, columns), (batcher.n_mels, batcher.n_frames));
+        let x = burn::prelude::Tensor::<3>::from_data(
+            burn::prelude::TensorData::new(features.as_slice().to_vec(), [n, rows, columns]),
+            device,
+        );
+        let probabilities: Vec<f32> =
+            burn::tensor::activation::softmax(model.forward(x), 1).into_data().iter::<f32>().collect();
+        let segments: Vec<Vec<f32>> =
+            probabilities.chunks(probabilities.len() / n.max(1)).map(<[f32]>::to_vec).collect();
+        truth.push(label);
+        predicted.push(argmax(&Aggregation::Mean.aggregate(&segments)));
+    }
+    (truth, predicted)
 }

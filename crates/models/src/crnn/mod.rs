@@ -73,11 +73,14 @@ impl ConvBlock {
         self.dropout.forward(self.pool.forward(self.activation.forward(self.norm.forward(self.conv.forward(x)))))
     }
 
-    /// The output of the block's ReLU (before pooling) and the block's output: Grad-CAM
-    /// needs the former.
-    pub fn forward_with_activation(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let activation = self.activation.forward(self.norm.forward(self.conv.forward(x)));
-        (activation.clone(), self.dropout.forward(self.pool.forward(activation)))
+    /// The output of the block's ReLU, before pooling: what Grad-CAM weighs.
+    pub fn activation(&self, x: Tensor<4>) -> Tensor<4> {
+        self.activation.forward(self.norm.forward(self.conv.forward(x)))
+    }
+
+    /// The rest of the block after its ReLU: pooling and dropout.
+    pub fn after_activation(&self, activation: Tensor<4>) -> Tensor<4> {
+        self.dropout.forward(self.pool.forward(activation))
     }
 }
 
@@ -159,14 +162,17 @@ impl Crnn {
         self.head(x)
     }
 
-    /// Logits, and the last conv block's ReLU output `[B, 128, H, W]` (for Grad-CAM).
+    /// For Grad-CAM: logits, and the last conv block's ReLU output `[B, 128, H, W]`
+    /// (before its pooling) as a leaf of the graph, so that its gradient is kept (and
+    /// nothing flows past it): for explanations only.
     pub fn forward_with_last_activation(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<4>) {
         let mut x: Tensor<4> = x.unsqueeze_dim(1);
         let last = self.blocks.len() - 1;
         for block in &self.blocks[..last] {
             x = block.forward(x);
         }
-        let (activation, x) = self.blocks[last].forward_with_activation(x);
+        let activation = self.blocks[last].activation(x).detach().require_grad();
+        let x = self.blocks[last].after_activation(activation.clone());
         (self.head(x), activation)
     }
 

@@ -120,10 +120,8 @@ fn audio_to_taggram_matches_the_package() {
         let model = load_pretrained(source, &device()).unwrap();
         for (stem, ext, patches) in [("musicnn_16000_pcm16", "wav", 3), ("loud_16000_pcm16", "wav", 1)] {
             let features = ours(stem, ext, patches);
-            let taggram = values(burn::tensor::activation::sigmoid(model.forward(tensor3(
-                features,
-                [patches, MELS, PATCH],
-            ))));
+            let taggram =
+                values(burn::tensor::activation::sigmoid(model.forward(tensor3(features, [patches, MELS, PATCH]))));
             let name = format!("musicnn/{stem}.{}_musicnn.taggram.npy", source.name());
             let reference = npy(&fixtures().join(name));
             let reference = &reference.as_slice().unwrap()[..patches * 50];

@@ -1,0 +1,93 @@
+//! `cargo xtask tags AUDIO [--model msd|mtt] [--top K] [--out DIR]`
+//!
+//! Zero-shot tagging with pretrained musicnn over the whole file, one 3 s patch at a
+//! time: the top tags on average, the top three of every patch, and optionally the
+//! taggram as a picture (top tags x time) and a CSV of every tag.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use burn::prelude::*;
+use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use models::DeviceKind;
+use models::musicnn::{MusicnnSource, load_pretrained, tag_names};
+
+use crate::cli::TagsArgs;
+
+pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
+    let source: MusicnnSource = args.model.parse().map_err(anyhow::Error::msg)?;
+    let kind = DeviceKind::Cpu;
+    let device = kind.device()?;
+    let tagger = load_pretrained(source, &device)?;
+    let tags = tag_names(source);
+    let config = FeatureConfig::musicnn();
+    let patch_seconds = config.segment_seconds();
+    let features =
+        FeatureExtractor::new(config)?.extract_with(&args.audio, Coverage::WholeTrack, FeatureScale::Standardized)?;
+    let [patches, mels, frames] = features.shape();
+    let x = Tensor::from_data(TensorData::new(features.into_vec(), [patches, mels, frames]), &device);
+    let taggram: Vec<f32> = burn::tensor::activation::sigmoid(tagger.forward(x)).into_data().iter::<f32>().collect();
+    let n_tags = tags.len();
+    anyhow::ensure!(n_tags > 0 && taggram.len() == patches * n_tags, "tag list does not fit the model");
+
+    let mean: Vec<f32> =
+        (0..n_tags).map(|t| (0..patches).map(|p| taggram[p * n_tags + t]).sum::<f32>() / patches as f32).collect();
+    let mut order: Vec<usize> = (0..n_tags).collect();
+    order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]));
+    let top = &order[..args.top.clamp(1, n_tags)];
+    println!(
+        "{}: musicnn-{} on {} ({patches} patches of {patch_seconds:.2} s)",
+        args.audio.display(),
+        source.name(),
+        kind.describe()
+    );
+    println!("top tags (mean over patches):");
+    for &t in top {
+        println!("  {:<18} {:.3}", tags[t], mean[t]);
+    }
+    println!("over time (top 3 per patch):");
+    for p in 0..patches {
+        let row = &taggram[p * n_tags..(p + 1) * n_tags];
+        let mut best: Vec<usize> = (0..n_tags).collect();
+        best.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+        let text: Vec<String> = best[..3].iter().map(|&t| format!("{} {:.2}", tags[t], row[t])).collect();
+        println!("  {:>6.1}-{:<6.1} s  {}", p as f64 * patch_seconds, (p + 1) as f64 * patch_seconds, text.join(", "));
+    }
+
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        // Rows: the top tags, the most probable at the top of the picture.
+        let rows: Vec<usize> = top.iter().rev().copied().collect();
+        let taggram = &taggram;
+        let values: Vec<f32> = rows.iter().flat_map(|&t| (0..patches).map(move |p| taggram[p * n_tags + t])).collect();
+        let names: Vec<String> = rows.iter().map(|&t| tags[t].clone()).collect();
+        let n_rows = rows.len();
+        let map = figures::Heatmap::new(
+            format!("musicnn-{} taggram: {}", source.name(), file_name(&args.audio)),
+            values,
+            n_rows,
+            patches,
+        )
+        .with_x_range(0.0, patches as f64 * patch_seconds, "time (s)")
+        .with_row_labels(names, n_rows, "")
+        .with_range(0.0, 1.0)
+        .with_colour_bar("tag probability");
+        let png = dir.join("taggram.png");
+        figures::save_png(&png, &[map], 1)?;
+        crate::atomic::write(&dir.join("taggram.csv"), |w| {
+            writeln!(w, "start_s,end_s,{}", tags.join(","))?;
+            for p in 0..patches {
+                let row: Vec<String> =
+                    taggram[p * n_tags..(p + 1) * n_tags].iter().map(|v| format!("{v:.6}")).collect();
+                writeln!(w, "{:.3},{:.3},{}", p as f64 * patch_seconds, (p + 1) as f64 * patch_seconds, row.join(","))?;
+            }
+            Ok(())
+        })?;
+        println!("wrote {} and taggram.csv", png.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
