@@ -1,11 +1,14 @@
-//! The model that ships inside the binary, used when no `--model` is given.
+//! The model that ships inside the binary, used when no `--model` is given: made by
+//! `cargo xtask bundle` from a `cargo xtask train` run (see README for what it was
+//! trained on and how well it does).
+
+use std::path::Path;
 
 use models::checkpoint::Checkpoint;
 
-/// The bundled checkpoint, or a message saying how to get a model.
+const BUNDLED: &[u8] = include_bytes!("../assets/bundled.gmdl");
+
+/// The bundled checkpoint.
 pub fn checkpoint() -> anyhow::Result<Checkpoint> {
-    anyhow::bail!(
-        "this build has no bundled model yet: pass --model FILE (a model from `cargo xtask import-torch`, \
-         or one trained with `cargo xtask train` once it exists)"
-    )
+    Ok(Checkpoint::from_bytes(BUNDLED, Path::new("<bundled model>"))?)
 }

@@ -40,11 +40,56 @@ pub enum Command {
     Predict(PredictArgs),
     /// Convert a PyTorch state_dict of the original's models into a model file.
     ImportTorch(ImportTorchArgs),
+    /// Make the model that ships inside the binary (xtask/assets/bundled.gmdl): a
+    /// trained model in half precision if no probability on the check files moves by
+    /// more than 1e-3 with it, else in full precision.
+    Bundle(BundleArgs),
+    /// Explain a model's decision on an audio file: integrated gradients, Grad-CAM and
+    /// occlusion over the spectrogram, as .npy and PNG, with deletion curves.
+    Explain(ExplainArgs),
     /// Tag audio with pretrained musicnn (zero-shot): top tags overall and over time,
     /// and a taggram picture.
     Tags(TagsArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The audio file (its first 30 s).
+    pub audio: PathBuf,
+    /// A model file; the bundled model when absent.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// integrated-gradients, grad-cam, occlusion or all.
+    #[arg(long, default_value = "all")]
+    pub method: String,
+    /// Which 3 s segment (0-based), or `all`.
+    #[arg(long, default_value = "0")]
+    pub segment: String,
+    /// The genre to explain, or `predicted` (per segment).
+    #[arg(long, default_value = "predicted")]
+    pub target: String,
+    /// Output folder: <method>.npy ([n_mels, n_frames], or [N, n_mels, n_frames] for
+    /// all segments), <method>.png, explain.png (side by side), deletion.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Steps of the deletion curve (0 skips it).
+    #[arg(long, default_value_t = 20)]
+    pub deletion_steps: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BundleArgs {
+    /// The trained model (f32).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Audio files (or folders) whose predictions must survive half precision.
+    #[arg(long, num_args = 1.., required = true)]
+    pub check: Vec<PathBuf>,
+    /// Where to write it.
+    #[arg(long, default_value = "xtask/assets/bundled.gmdl")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +148,32 @@ pub enum BenchCommand {
     Features(BenchFeaturesArgs),
     /// Time a model's inference on 10 segments and its training step; last line is JSON.
     Model(BenchModelArgs),
+    /// Time musicnn embedding extraction per 30 s track (decode, features, all ten
+    /// patches through the tagger), against the Python package; last line is JSON.
+    Musicnn(BenchMusicnnArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchMusicnnArgs {
+    /// msd or mtt.
+    #[arg(long, default_value = "msd")]
+    pub model: String,
+    /// CPU threads (ours and the package's).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Timed repeats per file after one warm-up.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Also time the `musicnn` package on the same files, with this Python (one with
+    /// tensorflow-cpu, tf-keras and musicnn installed), and print the ratio.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<PathBuf>,
+    /// The reference script run with `--python`.
+    #[arg(long, default_value = "weights/bench_musicnn.py")]
+    pub script: PathBuf,
+    /// Audio files or folders.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

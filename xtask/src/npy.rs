@@ -8,6 +8,11 @@ use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
 /// Writes `array` to `path` atomically (see [`crate::atomic`]).
 pub fn write_atomic(path: &Path, array: &Array3<f32>) -> anyhow::Result<()> {
+    write_any(path, array)
+}
+
+/// Writes an `f32` array of any rank to `path` atomically.
+pub fn write_any<D: ndarray::Dimension>(path: &Path, array: &ndarray::Array<f32, D>) -> anyhow::Result<()> {
     crate::atomic::write(path, |w| Ok(array.write_npy(w)?))
 }
 

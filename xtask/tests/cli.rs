@@ -153,3 +153,70 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
         .unwrap();
     assert!(predicted.status.success(), "{}", String::from_utf8_lossy(&predicted.stderr));
 }
+
+#[test]
+fn predict_without_a_model_uses_the_bundled_one() {
+    let out = xtask()
+        .arg("predict")
+        .arg(fixtures().join("audio/music_22050_flac.flac"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["labels"], serde_json::json!(["classical", "electronic", "pop", "rock"]));
+    let sum: f64 = v["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-4, "probabilities sum to {sum}");
+    // musicnn patches: 10 of 187 frames at 16 kHz (2.992 s each).
+    assert_eq!(v["segments"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn explain_writes_maps_pictures_and_deletion_curves() {
+    let dir = scratch("explain");
+    let out = xtask()
+        .arg("explain")
+        .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
+        .args(["--method", "grad-cam", "--segment", "1", "--target", "rock", "--deletion-steps", "4", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let npy = std::fs::read(dir.join("grad-cam.npy")).unwrap();
+    let header = String::from_utf8_lossy(&npy[10..128]);
+    assert!(header.contains("'shape': (96, 187)"), "{header}");
+    assert_eq!(&std::fs::read(dir.join("grad-cam.png")).unwrap()[1..4], b"PNG");
+    assert_eq!(&std::fs::read(dir.join("explain.png")).unwrap()[1..4], b"PNG");
+    let csv = std::fs::read_to_string(dir.join("deletion.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("1,grad-cam,rock,0.0000,"), "{csv}");
+
+    let wrong = xtask()
+        .arg("explain")
+        .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
+        .args(["--target", "jazz", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("jazz"));
+}
+
+#[test]
+fn tags_prints_the_taggram_and_draws_it() {
+    let dir = scratch("tags");
+    let out = xtask()
+        .arg("tags")
+        .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
+        .args(["--model", "mtt", "--top", "5", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("musicnn-mtt") && stdout.contains("3 patches"), "{stdout}");
+    let csv = std::fs::read_to_string(dir.join("taggram.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3);
+    assert_eq!(csv.lines().next().unwrap().split(',').count(), 2 + 50);
+    assert_eq!(&std::fs::read(dir.join("taggram.png")).unwrap()[1..4], b"PNG");
+}

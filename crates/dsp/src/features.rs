@@ -144,7 +144,8 @@ impl FeatureConfig {
             return fail("amin must be positive, top_db and standardize_eps non-negative".into());
         }
         if self.kind == FeatureKind::Musicnn
-            && (self.segment_samples % self.hop_length != 0 || (self.n_fft / 2) % self.hop_length != 0)
+            && (!self.segment_samples.is_multiple_of(self.hop_length)
+                || !(self.n_fft / 2).is_multiple_of(self.hop_length))
         {
             return fail("musicnn patches need segment_samples and n_fft / 2 to be multiples of hop_length".into());
         }

@@ -205,12 +205,19 @@ fn finite_range(values: &[f32]) -> (f64, f64) {
         .iter()
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(f64::from(v)), hi.max(f64::from(v))));
-    if lo.is_finite() && hi > lo { (lo, hi) } else { (lo.min(0.0).max(-1.0), lo.max(0.0) + 1.0) }
+    match (lo.is_finite(), hi > lo) {
+        (false, _) => (0.0, 1.0),
+        (true, true) => (lo, hi),
+        (true, false) => (lo - 0.5, lo + 0.5), // all equal
+    }
 }
 
 static FONT: Once = Once::new();
 
-fn register_font() {
+/// Makes DejaVu Sans plotters' `"sans-serif"` font. Any crate that draws text with
+/// plotters (PNG or SVG) calls this first: with plotters' `ab_glyph` text layout, an
+/// unregistered font draws no text at all. Idempotent and cheap.
+pub fn register_font() {
     FONT.call_once(|| {
         const DEJAVU: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
         // Fails only if the embedded file is not a font, which a test would show.

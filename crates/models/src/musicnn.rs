@@ -78,7 +78,12 @@ impl FrontendBlock {
 
     /// The block's map before its max over mels, `[B, filters, T, M']`.
     fn feature_map(&self, x: Tensor<4>) -> Tensor<4> {
-        self.norm.forward(self.activation.forward(self.conv.forward(x)))
+        self.norm.forward(self.relu_map(x))
+    }
+
+    /// The block's ReLU output (before its batch norm), `[B, filters, T, M']`.
+    fn relu_map(&self, x: Tensor<4>) -> Tensor<4> {
+        self.activation.forward(self.conv.forward(x))
     }
 
     fn pool(y: Tensor<4>) -> Tensor<3> {
@@ -280,18 +285,23 @@ impl Musicnn {
         (self.forward_from(timbral, temporal, b, t), maps)
     }
 
-    /// For Grad-CAM: logits-side outputs, and the temporal maps `[B, 153, M, T]` as a
-    /// leaf of the graph (their gradient is kept, nothing flows past them).
+    /// For Grad-CAM: logits-side outputs, and the temporal blocks' ReLU outputs
+    /// `[B, 153, M, T]` (before their batch norm, so non-negative, as Grad-CAM expects
+    /// of a ReLU layer) as a leaf of the graph (their gradient is kept, nothing flows
+    /// past them).
     pub fn forward_all_with_leaf_maps(&self, x: Tensor<3>) -> (MusicnnOutputs, Tensor<4>) {
         let [b, _, t] = x.dims();
         let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
-        let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.feature_map(x.clone())).collect();
+        let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.relu_map(x.clone())).collect();
         let leaf = Tensor::cat(maps, 1).detach().require_grad(); // [B, C, T, M]
-        let per_block = self.temporal.len().max(1);
-        let channels = leaf.dims()[1] / per_block;
-        let temporal: Vec<Tensor<3>> =
-            (0..per_block).map(|i| FrontendBlock::pool(leaf.clone().narrow(1, i * channels, channels))).collect();
+        let channels = leaf.dims()[1] / self.temporal.len().max(1);
+        let temporal: Vec<Tensor<3>> = self
+            .temporal
+            .iter()
+            .enumerate()
+            .map(|(i, blk)| FrontendBlock::pool(blk.norm.forward(leaf.clone().narrow(1, i * channels, channels))))
+            .collect();
         (self.forward_from(timbral, temporal, b, t), leaf.swap_dims(2, 3))
     }
 

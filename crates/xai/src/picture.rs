@@ -39,7 +39,11 @@ pub fn draw_explanations(
             .with_colour_bar("model input"),
     ];
     for a in attributions {
-        let peak = a.values.iter().map(|v| v.abs()).fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
+        // The colour scale ends at the 99.5th percentile of |attribution|, so that a few
+        // extreme cells do not wash out the rest of the map.
+        let mut magnitudes: Vec<f32> = a.values.iter().map(|v| v.abs()).collect();
+        magnitudes.sort_by(f32::total_cmp);
+        let peak = magnitudes.get(magnitudes.len() * 995 / 1000).copied().unwrap_or(0.0).max(f32::MIN_POSITIVE);
         let (palette, low) = match a.method {
             Method::GradCam => (Palette::Viridis, 0.0),
             _ => (Palette::Diverging, -f64::from(peak)),

@@ -1,8 +1,11 @@
 //! `cargo xtask compare RUN_DIR... [--out table.md]`
 //!
-//! One row per architecture (and data set): test accuracy at segment and track level
-//! as mean ± standard deviation over its runs (folds), parameters, and mean training
-//! time, read from each run's `result.json` and `model.gmdl`.
+//! One row per model variant (data set, architecture, musicnn embedding, whole-track
+//! training): test accuracy at segment and track level as mean ± standard deviation
+//! over its runs (folds), parameters, mean training time (read from each run's
+//! `result.json` and `model.gmdl`), and inference latency: the median time the model
+//! takes to classify one 30 s track's features (all its segments in one batch,
+//! feature extraction excluded), measured here on the CPU.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,6 +22,7 @@ struct Group {
     track: Vec<f64>,
     seconds: Vec<f64>,
     parameters: usize,
+    latency_ms: f64,
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -29,15 +33,22 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         let result: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
         let field = |k: &str| result[k].as_f64().with_context(|| format!("{}: no {k}", path.display()));
-        let key = (
-            result["data"].as_str().unwrap_or("?").to_string(),
-            result["architecture"].as_str().unwrap_or("?").to_string(),
-        );
+        let mut variant = result["architecture"].as_str().unwrap_or("?").to_string();
+        if let Some(embedding) = result["embedding"].as_str() {
+            variant += &format!(" ({embedding})");
+        }
+        if result["whole_track"].as_bool() == Some(true) {
+            variant += ", whole-track training";
+        }
+        let key = (result["data"].as_str().unwrap_or("?").to_string(), variant);
         let group = groups.entry(key).or_default();
         group.segment.push(field("test_segment_accuracy")?);
         group.track.push(field("test_track_accuracy")?);
         group.seconds.push(field("train_seconds")?);
         let checkpoint = Checkpoint::load(&run.join("model.gmdl"))?;
+        if group.latency_ms == 0.0 {
+            group.latency_ms = latency_ms(&checkpoint)?;
+        }
         // Trainable parameters, as PyTorch counts them (BatchNorm running statistics are buffers).
         group.parameters = checkpoint
             .weights
@@ -47,7 +58,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             .sum();
     }
     let mut md = String::from(
-        "| data | architecture | runs | segment accuracy | track accuracy | parameters | training time |\n|---|---|---|---|---|---|---|\n",
+        "| data | model | runs | segment accuracy | track accuracy | parameters | training time | latency per track |\n|---|---|---|---|---|---|---|---|\n",
     );
     for ((data, arch), g) in &groups {
         let (sm, ss) = mean_std(&g.segment);
@@ -55,9 +66,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         let (secs, _) = mean_std(&g.seconds);
         let _ = writeln!(
             md,
-            "| {data} | {arch} | {} | {sm:.3} ± {ss:.3} | {tm:.3} ± {ts:.3} | {} | {secs:.0} s |",
+            "| {data} | {arch} | {} | {sm:.3} ± {ss:.3} | {tm:.3} ± {ts:.3} | {} | {secs:.0} s | {:.0} ms |",
             g.track.len(),
-            g.parameters
+            g.parameters,
+            g.latency_ms
         );
     }
     print!("{md}");
@@ -73,4 +85,24 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
+}
+
+/// Median milliseconds to classify one clip's segments (zeros of the model's input
+/// shape), over five runs after one warm-up.
+fn latency_ms(checkpoint: &Checkpoint) -> anyhow::Result<f64> {
+    let device = models::DeviceKind::Cpu.device()?;
+    let features = &checkpoint.header.features;
+    let shape = [features.segments_per_clip, features.n_mels, features.n_frames()];
+    let input = dsp::Features::from_vec(vec![0.0; shape.iter().product()], shape).context("input shape")?;
+    let classifier = models::infer::Classifier::new(checkpoint.clone(), &device)?;
+    classifier.probabilities(&input, 32)?;
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let _ = classifier.probabilities(&input, 32);
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    Ok(times[2])
 }

@@ -2,10 +2,13 @@
 
 mod bench_features;
 mod bench_model;
+mod bench_musicnn;
+mod bundle;
 mod cache;
 mod compare;
 mod eda;
 mod eval;
+mod explain;
 mod features;
 mod import_torch;
 mod parity;
@@ -26,6 +29,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Bench(BenchCommand::Model(args)) => bench_model::run(args),
+        Command::Bench(BenchCommand::Musicnn(args)) => bench_musicnn::run(args),
         Command::Test(args) => test::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Predict(args) => predict::run(args),
@@ -37,6 +41,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
         Command::Tags(args) => tags::run(args),
+        Command::Bundle(args) => bundle::run(args),
+        Command::Explain(args) => explain::run(args),
     }
 }
 

@@ -162,16 +162,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "test_track_report": track_report,
         "test_segments": test_set.len(),
         "embedding": tagger.as_ref().map(|(_, layer)| layer.name()),
+        "whole_track": args.whole_track,
     });
     checkpoint.header.notes = result.clone();
     checkpoint.save(&args.out.join("model.gmdl"), Precision::F32)?;
     crate::atomic::write_json(&args.out.join("result.json"), &result)?;
+    let test = if test_set.is_empty() {
+        "no test set".to_string()
+    } else {
+        format!(
+            "test accuracy: segments {test_segment_accuracy:.3}, tracks {test_track_accuracy:.3} (mean of segment probabilities)"
+        )
+    };
     println!(
-        "best epoch {} of {}; test accuracy: segments {:.3}, tracks {:.3} (mean of segment probabilities); {:.0} s -> {}",
+        "best epoch {} of {}; {test}; {:.0} s -> {}",
         outcome.best_epoch,
         outcome.history.len(),
-        test_segment_accuracy,
-        test_track_accuracy,
         train_seconds,
         args.out.join("model.gmdl").display()
     );

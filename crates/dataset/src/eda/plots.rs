@@ -1,5 +1,5 @@
 //! SVG charts for the EDA report, drawn with plotters' SVG backend (text is SVG text,
-//! so no font files are needed and the report stays one self-contained page).
+//! laid out with the font `figures` embeds; the report stays one self-contained page).
 
 use plotters::prelude::*;
 
@@ -10,6 +10,7 @@ fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
 ) -> String {
+    figures::register_font();
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();

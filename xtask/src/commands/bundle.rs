@@ -1,0 +1,43 @@
+//! `cargo xtask bundle --model RUN/model.gmdl --check FILE|DIR...`
+//!
+//! Stores a trained model as the bundled model: in half precision if no class
+//! probability of any segment of the check files moves by more than 1e-3 with it,
+//! otherwise in full precision.
+
+use std::process::ExitCode;
+
+use models::DeviceKind;
+use models::checkpoint::{Checkpoint, Precision};
+use models::infer::Classifier;
+
+use crate::cli::BundleArgs;
+
+/// Largest change of a probability that half precision may cause.
+const TOLERANCE: f32 = 1e-3;
+
+pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
+    let device = DeviceKind::Cpu.device()?;
+    let full = Checkpoint::load(&args.model)?;
+    let tmp = args.out.with_extension("gmdl.tmp");
+    full.save(&tmp, Precision::F16)?;
+    let half = Checkpoint::load(&tmp)?;
+    let (full, half) = (Classifier::new(full, &device)?, Classifier::new(half, &device)?);
+    let extractor = dsp::FeatureExtractor::new(full.checkpoint().header.features.clone())?;
+    let mut worst = 0.0f32;
+    let files = crate::audio_files::expand(&args.check)?;
+    for file in &files {
+        let features = extractor.extract(file)?;
+        let (a, b) = (full.probabilities(&features, 32)?, half.probabilities(&features, 32)?);
+        for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    println!("half precision: largest probability change {worst:.2e} over {} files", files.len());
+    if worst > TOLERANCE {
+        println!("that is more than {TOLERANCE:e}: storing full precision");
+        full.checkpoint().save(&tmp, Precision::F32)?;
+    }
+    std::fs::rename(&tmp, &args.out)?;
+    println!("wrote {} ({} bytes)", args.out.display(), std::fs::metadata(&args.out)?.len());
+    Ok(ExitCode::SUCCESS)
+}

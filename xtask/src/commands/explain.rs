@@ -1,0 +1,147 @@
+//! `cargo xtask explain AUDIO [--model MODEL] --method M|all --segment I|all
+//! --target GENRE|predicted --out DIR`
+//!
+//! Writes `DIR/<method>.npy` (f32 `[n_mels, n_frames]` for one segment, `[N, ...]` for
+//! all), `DIR/<method>.png` (the map over the spectrogram), `DIR/explain.png` (input
+//! and every method side by side) and `DIR/deletion.csv` (the deletion curve of each
+//! method: target probability as the most-attributed cells are removed), and prints
+//! the time each method took and its deletion area.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dsp::{Coverage, FeatureExtractor, FeatureScale};
+use models::DeviceKind;
+use models::checkpoint::Checkpoint;
+use xai::{Attribution, Explainer, Method};
+
+use crate::cli::ExplainArgs;
+
+pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let kind = DeviceKind::Cpu;
+    let device = kind.device()?;
+    let checkpoint = match &args.model {
+        Some(path) => Checkpoint::load(path)?,
+        None => crate::bundled::checkpoint().context("no --model given")?,
+    };
+    let config = checkpoint.header.features.clone();
+    let explainer = Explainer::new(&checkpoint, &device)?;
+    let methods: Vec<Method> = match args.method.as_str() {
+        "all" => Method::ALL.to_vec(),
+        m => vec![m.parse().map_err(anyhow::Error::msg)?],
+    };
+    let features =
+        FeatureExtractor::new(config.clone())?.extract_with(&args.audio, Coverage::Clip, FeatureScale::Standardized)?;
+    let segments: Vec<usize> = match args.segment.as_str() {
+        "all" => (0..features.n_segments()).collect(),
+        i => {
+            let i: usize = i.parse().with_context(|| format!("--segment {i:?}: a number or `all`"))?;
+            anyhow::ensure!(
+                i < features.n_segments(),
+                "--segment {i}: the clip has {} segments",
+                features.n_segments()
+            );
+            vec![i]
+        }
+    };
+    let labels = explainer.labels().to_vec();
+    let fixed_target =
+        match args.target.as_str() {
+            "predicted" => None,
+            genre => Some(labels.iter().position(|l| l == genre).with_context(|| {
+                format!("--target {genre:?} is not one of the model's genres ({})", labels.join(", "))
+            })?),
+        };
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    println!(
+        "{}: model {} ({}), device {}, segments {:?}",
+        args.audio.display(),
+        checkpoint.header.model.name(),
+        labels.join(", "),
+        kind.describe(),
+        segments
+    );
+
+    let [rows, columns] = explainer.segment_shape();
+    let mut maps: Vec<(Method, Vec<f32>)> = methods.iter().map(|&m| (m, Vec::new())).collect();
+    let mut deletion = Vec::new();
+    for &s in &segments {
+        let input = features.segment(s);
+        let target = fixed_target.unwrap_or_else(|| explainer.predicted(input));
+        let mut attributions: Vec<Attribution> = Vec::new();
+        for (method, values) in maps.iter_mut() {
+            let started = std::time::Instant::now();
+            let attribution = explainer.explain(*method, input, target)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let mut line = format!(
+                "segment {s} ({}): {:<21} target {:<12} {seconds:.2} s",
+                time_range(s, config.segment_seconds()),
+                method.name(),
+                labels[target]
+            );
+            if let Some(error) = attribution.completeness_error {
+                line += &format!(", completeness error {error:.2e}");
+            }
+            if args.deletion_steps > 0 {
+                let curve = explainer.deletion_curve(input, &attribution, args.deletion_steps, 0.0);
+                line += &format!(", deletion area {:.3}", curve.area);
+                deletion.push((s, *method, labels[target].clone(), curve));
+            }
+            println!("{line}");
+            values.extend_from_slice(&attribution.values);
+            attributions.push(attribution);
+        }
+        if segments.len() == 1 {
+            let start = s as f64 * config.segment_seconds();
+            for a in &attributions {
+                let png = args.out.join(format!("{}.png", a.method.name()));
+                xai::draw_explanations(
+                    &png,
+                    input,
+                    std::slice::from_ref(a),
+                    &config,
+                    start,
+                    &caption(&args, &labels[target]),
+                )?;
+            }
+            xai::draw_explanations(
+                args.out.join("explain.png"),
+                input,
+                &attributions,
+                &config,
+                start,
+                &caption(&args, &labels[target]),
+            )?;
+        }
+    }
+    for (method, values) in maps {
+        let path = args.out.join(format!("{}.npy", method.name()));
+        if segments.len() == 1 {
+            crate::npy::write_any(&path, &ndarray::Array2::from_shape_vec((rows, columns), values)?)?;
+        } else {
+            crate::npy::write_any(&path, &ndarray::Array3::from_shape_vec((segments.len(), rows, columns), values)?)?;
+        }
+    }
+    if !deletion.is_empty() {
+        crate::atomic::write(&args.out.join("deletion.csv"), |w| {
+            writeln!(w, "segment,method,target,fraction_removed,probability")?;
+            for (s, method, target, curve) in &deletion {
+                for (f, p) in curve.fractions.iter().zip(&curve.probabilities) {
+                    writeln!(w, "{s},{},{target},{f:.4},{p:.6}", method.name())?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    println!("wrote {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn caption(args: &ExplainArgs, target: &str) -> String {
+    let name = args.audio.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("{name} -> {target}")
+}
+
+fn time_range(segment: usize, seconds: f64) -> String {
+    format!("{:.1}-{:.1} s", segment as f64 * seconds, (segment + 1) as f64 * seconds)
+}
