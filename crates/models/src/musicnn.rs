@@ -294,15 +294,17 @@ impl Musicnn {
         let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
         let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.relu_map(x.clone())).collect();
-        let leaf = Tensor::cat(maps, 1).detach().require_grad(); // [B, C, T, M]
+        // The leaf itself is returned (a tensor derived from it would get no gradient).
+        let leaf = Tensor::cat(maps, 1).swap_dims(2, 3).detach().require_grad(); // [B, C, M, T]
+        let time_major = leaf.clone().swap_dims(2, 3);
         let channels = leaf.dims()[1] / self.temporal.len().max(1);
         let temporal: Vec<Tensor<3>> = self
             .temporal
             .iter()
             .enumerate()
-            .map(|(i, blk)| FrontendBlock::pool(blk.norm.forward(leaf.clone().narrow(1, i * channels, channels))))
+            .map(|(i, blk)| FrontendBlock::pool(blk.norm.forward(time_major.clone().narrow(1, i * channels, channels))))
             .collect();
-        (self.forward_from(timbral, temporal, b, t), leaf.swap_dims(2, 3))
+        (self.forward_from(timbral, temporal, b, t), leaf)
     }
 
     fn forward_from(&self, timbral: Vec<Tensor<3>>, temporal: Vec<Tensor<3>>, b: usize, t: usize) -> MusicnnOutputs {

@@ -151,8 +151,12 @@ impl SpecTransformer {
             x = layer.forward(x, None, None);
         }
         let [b, n, d] = x.dims();
-        let x = x.detach().require_grad();
-        let grid = x.clone().slice([0..b, 1..n, 0..d]).reshape([b, gh, gw, d]).permute([0, 3, 1, 2]);
+        let cls = x.clone().slice([0..b, 0..1, 0..d]).detach();
+        // The grid is the leaf (a tensor derived from a leaf would get no gradient);
+        // the patch tokens are rebuilt from it.
+        let grid = x.slice([0..b, 1..n, 0..d]).reshape([b, gh, gw, d]).permute([0, 3, 1, 2]).detach().require_grad();
+        let patches = grid.clone().permute([0, 2, 3, 1]).reshape([b, gh * gw, d]);
+        let x = Tensor::cat(vec![cls, patches], 1);
         let x = self.encoder.layers[last..].iter().fold(x, |x, layer| layer.forward(x, None, None));
         (self.classify(x), grid)
     }

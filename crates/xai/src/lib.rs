@@ -486,6 +486,27 @@ pub fn bilinear(values: &[f32], shape: [usize; 2], out: [usize; 2]) -> Vec<f32> 
 mod tests {
     use super::*;
 
+    /// Grad-CAM reads the gradient of a map each architecture exposes as a leaf of the
+    /// graph; a map that is not the leaf itself would have none, and the picture would
+    /// be empty. (The CRNNs are checked against Captum in tests/.)
+    #[test]
+    fn grad_cam_finds_a_gradient_in_every_architecture() {
+        let device = models::DeviceKind::Cpu.device().unwrap();
+        for arch in [models::Architecture::Transformer, models::Architecture::MusicnnMsd] {
+            let config = arch.default_config(3);
+            let features = arch.feature_config();
+            let model = config.init(&device);
+            let labels = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+            let checkpoint = Checkpoint::new(&model, config, labels, features.clone());
+            let explainer = Explainer::new(&checkpoint, &device).unwrap();
+            let n = features.n_mels * features.n_frames();
+            let segment: Vec<f32> = (0..n).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+            let cam = (0..3).map(|t| explainer.grad_cam(&segment, t).unwrap());
+            let peak = cam.flat_map(|a| a.values).fold(0.0f32, f32::max);
+            assert!(peak > 0.0, "{}: Grad-CAM is zero for every class", arch.name());
+        }
+    }
+
     #[test]
     fn captum_windows_cover_the_segment() {
         let windows = window_grid([128, 130], [16, 16], [8, 8]);
