@@ -96,7 +96,8 @@ pub struct BundleArgs {
 pub struct TagsArgs {
     /// The audio file.
     pub audio: PathBuf,
-    /// Which pretrained tagger: msd (Million Song Dataset tags) or mtt (MagnaTagATune).
+    /// Which pretrained tagger: msd (Million Song Dataset tags) or mtt (MagnaTagATune),
+    /// musicnn; msd-vgg or mtt-vgg for the package's VGG baselines.
     #[arg(long, default_value = "msd")]
     pub model: String,
     /// How many tags to print and draw.

@@ -340,6 +340,9 @@ fn draw_colour_bar<DB: DrawingBackend>(
 /// A tick value with as few digits as its size needs.
 fn format_tick(v: f64) -> String {
     let a = v.abs();
+    if a < 1e-12 {
+        return "0".into(); // a zero that rounding left as 1e-17
+    }
     if a != 0.0 && !(1e-2..1e4).contains(&a) { format!("{v:.1e}") } else { format!("{v:.2}") }
 }
 
@@ -381,6 +384,7 @@ mod tests {
         assert_eq!(Palette::Diverging.colour(0.5), RGBColor(255, 255, 255));
         assert_eq!(format_tick(0.5), "0.50");
         assert_eq!(format_tick(12345.0), "1.2e4");
+        assert_eq!(format_tick(-1.4e-17), "0");
         assert_eq!(frequency_labels(&[440.0, 2500.0]), ["440 Hz", "2.5 kHz"]);
     }
 }

@@ -34,6 +34,7 @@ mod error;
 pub mod infer;
 mod layers;
 pub mod musicnn;
+pub mod musicnn_vgg;
 mod state_dict;
 pub mod train;
 pub mod transformer;

@@ -1,6 +1,6 @@
 //! `cargo xtask tags AUDIO [--model msd|mtt] [--top K] [--out DIR]`
 //!
-//! Zero-shot tagging with pretrained musicnn over the whole file, one 3 s patch at a
+//! Zero-shot tagging with pretrained musicnn (or the package's VGG baseline) over the whole file, one 3 s patch at a
 //! time: the top tags on average, the top three of every patch, and optionally the
 //! taggram as a picture (top tags x time) and a CSV of every tag.
 
@@ -15,10 +15,22 @@ use models::musicnn::{MusicnnSource, load_pretrained, tag_names};
 use crate::cli::TagsArgs;
 
 pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
-    let source: MusicnnSource = args.model.parse().map_err(anyhow::Error::msg)?;
+    // `msd`, `mtt` (musicnn) or `msd-vgg`, `mtt-vgg` (the package's VGG baselines).
+    let (name, vgg) = match args.model.strip_suffix("-vgg") {
+        Some(name) => (name, true),
+        None => (args.model.as_str(), false),
+    };
+    let source: MusicnnSource = name.parse().map_err(anyhow::Error::msg)?;
     let kind = DeviceKind::Cpu;
     let device = kind.device()?;
-    let tagger = load_pretrained(source, &device)?;
+    let tagger: Box<dyn Fn(Tensor<3>) -> Tensor<2>> = if vgg {
+        let model = models::musicnn_vgg::load_pretrained_vgg(source, &device)?;
+        Box::new(move |x| model.forward(x))
+    } else {
+        let model = load_pretrained(source, &device)?;
+        Box::new(move |x| model.forward(x))
+    };
+    let label = format!("{}{}", if vgg { "vgg-" } else { "musicnn-" }, source.name());
     let tags = tag_names(source);
     let config = FeatureConfig::musicnn();
     let patch_seconds = config.segment_seconds();
@@ -26,7 +38,7 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
         FeatureExtractor::new(config)?.extract_with(&args.audio, Coverage::WholeTrack, FeatureScale::Standardized)?;
     let [patches, mels, frames] = features.shape();
     let x = Tensor::from_data(TensorData::new(features.into_vec(), [patches, mels, frames]), &device);
-    let taggram: Vec<f32> = burn::tensor::activation::sigmoid(tagger.forward(x)).into_data().iter::<f32>().collect();
+    let taggram: Vec<f32> = burn::tensor::activation::sigmoid(tagger(x)).into_data().iter::<f32>().collect();
     let n_tags = tags.len();
     anyhow::ensure!(n_tags > 0 && taggram.len() == patches * n_tags, "tag list does not fit the model");
 
@@ -36,9 +48,8 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
     order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]));
     let top = &order[..args.top.clamp(1, n_tags)];
     println!(
-        "{}: musicnn-{} on {} ({patches} patches of {patch_seconds:.2} s)",
+        "{}: {label} on {} ({patches} patches of {patch_seconds:.2} s)",
         args.audio.display(),
-        source.name(),
         kind.describe()
     );
     println!("top tags (mean over patches):");
@@ -63,7 +74,7 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = rows.iter().map(|&t| tags[t].clone()).collect();
         let n_rows = rows.len();
         let map = figures::Heatmap::new(
-            format!("musicnn-{} taggram: {}", source.name(), file_name(&args.audio)),
+            format!("{label} taggram: {}", file_name(&args.audio)),
             values,
             n_rows,
             patches,

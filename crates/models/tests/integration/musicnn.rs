@@ -130,3 +130,24 @@ fn audio_to_taggram_matches_the_package() {
         }
     }
 }
+
+/// The VGG baselines on the package's own features: last pool and taggram.
+#[test]
+fn vgg_matches_the_package() {
+    let (features, patches) = reference_patches("musicnn_16000_pcm16");
+    for source in [MusicnnSource::Msd, MusicnnSource::Mtt] {
+        let model = models::musicnn_vgg::load_pretrained_vgg(source, &device()).unwrap();
+        let out = model.forward_all(tensor3(features.clone(), [patches, MELS, PATCH]));
+        let name = |what: &str| format!("musicnn/musicnn_16000_pcm16.{}_vgg.{what}.npy", source.name());
+        // pool5 [B, 128, 2, 1] -> the package's [B * 2, 128] (time, channel).
+        let pool5 = out.pools.last().unwrap().clone();
+        let [b, c, h, w] = pool5.dims();
+        let pool5 = values(pool5.permute([0, 2, 3, 1]).reshape([b * h * w, c]));
+        let reference = npy(&fixtures().join(name("pool5")));
+        let err = relative_error(&pool5, reference.as_slice().unwrap());
+        assert!(err < 1e-5, "{} pool5: relative error {err:e}", source.name());
+        let taggram = values(burn::tensor::activation::sigmoid(out.logits));
+        let err = max_abs_diff(&taggram, npy(&fixtures().join(name("taggram"))).as_slice().unwrap());
+        assert!(err < 1e-5, "{} taggram: max abs error {err:e}", source.name());
+    }
+}
