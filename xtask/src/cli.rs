@@ -409,6 +409,14 @@ pub struct TrainArgs {
     /// Train on every 3 s segment of each track instead of the first 30 s.
     #[arg(long)]
     pub whole_track: bool,
+    /// Halve the learning rate after 3 epochs without a better validation loss
+    /// (PyTorch's ReduceLROnPlateau).
+    #[arg(long)]
+    pub reduce_lr_on_plateau: bool,
+    /// SpecAugment-style masking of training segments: two time masks of up to 13
+    /// frames and two frequency masks of up to 12 mel bins (spectrogram models only).
+    #[arg(long)]
+    pub spec_augment: bool,
     /// Continue a stopped run in --out from its last finished epoch.
     #[arg(long)]
     pub resume: bool,

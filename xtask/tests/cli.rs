@@ -128,7 +128,8 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     }
     let run = dir.join("run");
     let out = xtask()
-        .args(["train", "--epochs", "1", "--fractions", "0.5,0.25,0.25", "--threads", "1", "--data"])
+        .args(["train", "--epochs", "1", "--fractions", "0.5,0.25,0.25", "--threads", "1"])
+        .args(["--spec-augment", "--reduce-lr-on-plateau", "--data"])
         .arg(&data)
         .arg("--out")
         .arg(&run)
@@ -144,6 +145,11 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     assert_eq!(result["test_tracks"], 3);
     assert!(result["test_track_accuracy"].as_f64().is_some());
     assert!(run.join("last.gmdl").exists());
+    assert_eq!(&std::fs::read(run.join("learning_curve.png")).unwrap()[1..4], b"PNG");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["spec_augment"]["time_masks"], 2);
+    assert_eq!(config["reduce_lr_on_plateau"]["patience"], 3);
     let predicted = xtask()
         .arg("predict")
         .arg(data.join("tones/0.wav"))

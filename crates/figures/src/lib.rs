@@ -116,6 +116,7 @@ pub struct Heatmap {
     y_label: String,
     row_labels: Vec<String>,
     y_ticks: usize,
+    column_labels: Vec<String>,
     palette: Palette,
     range: Option<(f64, f64)>,
     background: Option<Vec<f32>>,
@@ -134,6 +135,7 @@ impl Heatmap {
             y_label: String::new(),
             row_labels: Vec::new(),
             y_ticks: 0,
+            column_labels: Vec::new(),
             palette: Palette::Viridis,
             range: None,
             background: None,
@@ -153,6 +155,14 @@ impl Heatmap {
         self.row_labels = labels;
         self.y_ticks = ticks;
         self.y_label = label.into();
+        self
+    }
+
+    /// One text per column (e.g. predicted classes), shown under each column instead
+    /// of the x axis's numbers, with `label` as the axis caption.
+    pub fn with_column_labels(mut self, labels: Vec<String>, label: impl Into<String>) -> Self {
+        self.x = (-0.5, self.columns as f64 - 0.5, label.into());
+        self.column_labels = labels;
         self
     }
 
@@ -270,8 +280,20 @@ fn draw_heatmap<DB: DrawingBackend>(
             labels.get(row as usize).cloned().unwrap_or_default()
         }
     };
+    let columns = &map.column_labels;
+    let x_formatter = |x: &f64| {
+        let column = x.round();
+        if (column - x).abs() > 1e-6 || column < 0.0 {
+            String::new()
+        } else {
+            columns.get(column as usize).cloned().unwrap_or_default()
+        }
+    };
     let mut mesh = chart.configure_mesh();
     mesh.disable_mesh().x_desc(x_label.as_str()).y_desc(map.y_label.as_str()).label_style(("sans-serif", 13));
+    if !columns.is_empty() {
+        mesh.x_labels(columns.len()).x_label_formatter(&x_formatter);
+    }
     if !labels.is_empty() {
         mesh.y_labels(map.y_ticks.max(1)).y_label_formatter(&y_formatter);
     }
@@ -346,6 +368,91 @@ fn format_tick(v: f64) -> String {
     if a != 0.0 && !(1e-2..1e4).contains(&a) { format!("{v:.1e}") } else { format!("{v:.2}") }
 }
 
+/// Lines (or points) on shared axes: learning curves, reliability diagrams.
+pub struct LineChart {
+    title: String,
+    x_label: String,
+    y_label: String,
+    x: (f64, f64),
+    y: (f64, f64),
+    series: Vec<(String, Vec<(f64, f64)>, bool)>,
+}
+
+impl LineChart {
+    /// An empty chart with fixed axis ranges.
+    pub fn new(title: impl Into<String>, x: (f64, f64), y: (f64, f64)) -> Self {
+        LineChart { title: title.into(), x_label: String::new(), y_label: String::new(), x, y, series: Vec::new() }
+    }
+
+    /// Axis captions.
+    pub fn with_labels(mut self, x: impl Into<String>, y: impl Into<String>) -> Self {
+        self.x_label = x.into();
+        self.y_label = y.into();
+        self
+    }
+
+    /// Adds a line through `points`, named in the legend; `dashed` for a reference line.
+    pub fn with_series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>, dashed: bool) -> Self {
+        self.series.push((name.into(), points, dashed));
+        self
+    }
+}
+
+/// Draws `charts` side by side and writes a PNG to `path`.
+pub fn save_line_charts_png(path: impl AsRef<Path>, charts: &[LineChart]) -> Result<(), FigureError> {
+    let path = path.as_ref();
+    register_font();
+    let fail = |e: String| FigureError::Draw { path: path.to_path_buf(), reason: e };
+    let n = charts.len().max(1);
+    let root = BitMapBackend::new(path, (560 * n as u32, 400)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    for (chart, area) in charts.iter().zip(root.split_evenly((1, n))) {
+        draw_lines(&area, chart).map_err(fail)?;
+    }
+    root.present().map_err(|e| fail(e.to_string()))
+}
+
+fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, c: &LineChart) -> Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(&c.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(c.x.0..c.x.1, c.y.0..c.y.1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(c.x_label.as_str())
+        .y_desc(c.y_label.as_str())
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let colours = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
+    for (i, (name, points, dashed)) in c.series.iter().enumerate() {
+        let colour = if *dashed { RGBColor(150, 150, 150) } else { colours[i % colours.len()] };
+        let style = ShapeStyle { color: colour.to_rgba(), filled: false, stroke_width: 2 };
+        let drawn = if *dashed {
+            chart.draw_series(DashedLineSeries::new(points.iter().copied(), 6, 4, style))
+        } else {
+            chart.draw_series(LineSeries::new(points.iter().copied(), style))
+        };
+        drawn
+            .map_err(|e| e.to_string())?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour));
+        if !*dashed {
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(|e| e.to_string())?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Frequencies as row labels (`"440 Hz"`, `"2.5 kHz"`), e.g. mel bands' centres, for
 /// [`Heatmap::with_row_labels`].
 pub fn frequency_labels(centres_hz: &[f64]) -> Vec<String> {
@@ -373,6 +480,12 @@ mod tests {
         save_png(&path, &[map], 1).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
+        let chart = LineChart::new("curve", (0.0, 1.0), (0.0, 1.0))
+            .with_labels("x", "y")
+            .with_series("line", vec![(0.0, 0.0), (1.0, 0.5)], false)
+            .with_series("reference", vec![(0.0, 0.0), (1.0, 1.0)], true);
+        save_line_charts_png(dir.join("lines.png"), &[chart]).unwrap();
+        assert_eq!(&std::fs::read(dir.join("lines.png")).unwrap()[1..4], b"PNG");
         let bad = Heatmap::new("bad", values, 5, 5);
         assert!(matches!(save_png(dir.join("bad.png"), &[bad], 1), Err(FigureError::Shape { .. })));
         let _ = std::fs::remove_dir_all(&dir);

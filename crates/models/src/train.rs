@@ -51,6 +51,75 @@ pub struct TrainingConfig {
     pub patience: usize,
     /// Seed of the weights and of the shuffles.
     pub seed: u64,
+    /// Lower the learning rate when validation loss stops improving (off by default).
+    #[serde(default)]
+    pub reduce_lr_on_plateau: Option<ReduceLrOnPlateau>,
+    /// SpecAugment-style masking of training inputs (off by default).
+    #[serde(default)]
+    pub spec_augment: Option<SpecAugment>,
+}
+
+/// PyTorch's `ReduceLROnPlateau(mode="min")` on the validation loss: after `patience`
+/// epochs without a relative improvement of `threshold`, the learning rate is
+/// multiplied by `factor`, never below `min_lr`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReduceLrOnPlateau {
+    /// Multiplier of the learning rate.
+    pub factor: f64,
+    /// Epochs without improvement before lowering it.
+    pub patience: usize,
+    /// Relative improvement that counts.
+    pub threshold: f64,
+    /// Floor of the learning rate.
+    pub min_lr: f64,
+}
+
+impl Default for ReduceLrOnPlateau {
+    /// Halve after 3 epochs without a 0.01% better validation loss.
+    fn default() -> Self {
+        ReduceLrOnPlateau { factor: 0.5, patience: 3, threshold: 1e-4, min_lr: 1e-6 }
+    }
+}
+
+/// SpecAugment-style masking (Park et al., 2019, without time warping): each training
+/// segment gets `time_masks` bands of up to `max_time` frames and `freq_masks` bands of
+/// up to `max_freq` mel bins set to 0 (the mean of standardised features); drawn from
+/// the epoch's seed, so a resumed run masks the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecAugment {
+    /// Time masks per segment.
+    pub time_masks: usize,
+    /// Widest time mask, frames.
+    pub max_time: usize,
+    /// Frequency masks per segment.
+    pub freq_masks: usize,
+    /// Widest frequency mask, mel bins.
+    pub max_freq: usize,
+}
+
+impl Default for SpecAugment {
+    /// Two masks of up to 13 frames (0.3 s) and two of up to 12 mel bins.
+    fn default() -> Self {
+        SpecAugment { time_masks: 2, max_time: 13, freq_masks: 2, max_freq: 12 }
+    }
+}
+
+impl SpecAugment {
+    /// Masks one `[n_mels, n_frames]` segment in place.
+    pub fn apply(&self, segment: &mut [f32], n_mels: usize, n_frames: usize, rng: &mut impl rand::RngExt) {
+        for _ in 0..self.time_masks {
+            let width = rng.random_range(0..=self.max_time.min(n_frames));
+            let start = rng.random_range(0..=n_frames - width);
+            for row in segment.chunks_exact_mut(n_frames) {
+                row[start..start + width].fill(0.0);
+            }
+        }
+        for _ in 0..self.freq_masks {
+            let width = rng.random_range(0..=self.max_freq.min(n_mels));
+            let start = rng.random_range(0..=n_mels - width);
+            segment[start * n_frames..(start + width) * n_frames].fill(0.0);
+        }
+    }
 }
 
 impl TrainingConfig {
@@ -68,6 +137,8 @@ impl TrainingConfig {
             max_epochs: 60,
             patience: 7,
             seed: 42,
+            reduce_lr_on_plateau: None,
+            spec_augment: None,
         }
     }
 }
@@ -130,9 +201,10 @@ pub fn train(
             AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).init()
         }
     };
-    let lr = match config.optimizer {
+    let mut lr = match config.optimizer {
         OptimizerConfig::Adam { lr } | OptimizerConfig::AdamW { lr, .. } => lr,
     };
+    let mut plateau = Plateau { best_loss: f64::INFINITY, wait: 0 };
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let batcher = SegmentBatcher { n_mels, n_frames };
     let mut history: Vec<EpochMetrics> = Vec::new();
@@ -146,6 +218,10 @@ pub fn train(
         history = saved.state.history;
         best = Some((saved.state.best_accuracy, saved.state.best_epoch, saved.best_weights));
         first_epoch = saved.state.next_epoch;
+        if let Some(saved_lr) = saved.state.lr {
+            lr = saved_lr;
+        }
+        plateau = saved.state.plateau.unwrap_or(plateau);
     }
     for epoch in first_epoch..=config.max_epochs {
         if best.as_ref().is_some_and(|(_, e, _)| epoch - 1 - e >= config.patience) {
@@ -156,8 +232,14 @@ pub fn train(
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(epoch as u64)));
         let (mut loss_sum, mut correct) = (0.0, 0usize);
+        let mut masking = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(epoch as u64).wrapping_mul(31));
         for chunk in order.chunks(config.batch_size.max(1)) {
-            let items = examples(train, chunk);
+            let mut items = examples(train, chunk);
+            if let Some(augment) = &config.spec_augment {
+                for item in &mut items {
+                    augment.apply(&mut item.features, n_mels, n_frames, &mut masking);
+                }
+            }
             let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, &autodiff);
             let labels: Vec<i64> = batch.labels.clone().into_data().try_into_vec_as::<i64>().unwrap_or_default();
             let logits = model.forward(batch.features);
@@ -178,6 +260,9 @@ pub fn train(
             seconds: start.elapsed().as_secs_f64(),
         };
         on_epoch(&metrics, &eval);
+        if let Some(schedule) = &config.reduce_lr_on_plateau {
+            lr = plateau.step(schedule, valid_loss, lr);
+        }
         history.push(metrics);
         // Without a validation set (a final model trained on everything), the last
         // epoch is kept and the run goes to `max_epochs`.
@@ -190,6 +275,8 @@ pub fn train(
                 history: history.clone(),
                 best_accuracy: *accuracy,
                 best_epoch: *best_epoch,
+                lr: Some(lr),
+                plateau: Some(plateau),
             };
             ResumeState::save(dir, &config.model, device, &model, &optim, &state, weights)?;
         }
@@ -208,6 +295,70 @@ struct SavedProgress {
     history: Vec<EpochMetrics>,
     best_accuracy: f64,
     best_epoch: usize,
+    /// The learning rate for the next epoch (the schedule may have lowered it).
+    #[serde(default)]
+    lr: Option<f64>,
+    #[serde(default)]
+    plateau: Option<Plateau>,
+}
+
+/// [`ReduceLrOnPlateau`]'s state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Plateau {
+    best_loss: f64,
+    wait: usize,
+}
+
+impl Plateau {
+    /// The learning rate after an epoch with validation loss `loss`.
+    fn step(&mut self, schedule: &ReduceLrOnPlateau, loss: f64, lr: f64) -> f64 {
+        if loss < self.best_loss * (1.0 - schedule.threshold) {
+            self.best_loss = loss;
+            self.wait = 0;
+            return lr;
+        }
+        self.wait += 1;
+        if self.wait > schedule.patience {
+            self.wait = 0;
+            return (lr * schedule.factor).max(schedule.min_lr);
+        }
+        lr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plateau_lowers_the_rate_after_patience_epochs_like_pytorch() {
+        let schedule = ReduceLrOnPlateau { factor: 0.1, patience: 2, threshold: 1e-4, min_lr: 0.0 };
+        let mut state = Plateau { best_loss: f64::INFINITY, wait: 0 };
+        let losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8];
+        let rates: Vec<f64> = losses
+            .iter()
+            .scan(1.0, |lr, &l| {
+                *lr = state.step(&schedule, l, *lr);
+                Some(*lr)
+            })
+            .collect();
+        // torch.optim.lr_scheduler.ReduceLROnPlateau(patience=2, factor=0.1) on these losses.
+        assert_eq!(rates, [1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1]);
+    }
+
+    #[test]
+    fn spec_augment_masks_whole_bands_and_nothing_else() {
+        let (mels, frames) = (16, 20);
+        let mut segment = vec![1.0f32; mels * frames];
+        let augment = SpecAugment { time_masks: 1, max_time: 5, freq_masks: 1, max_freq: 4 };
+        augment.apply(&mut segment, mels, frames, &mut ChaCha8Rng::seed_from_u64(3));
+        let zero_columns = (0..frames).filter(|&t| (0..mels).all(|m| segment[m * frames + t] == 0.0)).count();
+        let zero_rows = (0..mels).filter(|&m| segment[m * frames..(m + 1) * frames].iter().all(|&v| v == 0.0)).count();
+        assert!(zero_columns <= 5 && zero_rows <= 4);
+        assert!(segment.iter().all(|&v| v == 0.0 || v == 1.0));
+        let zeros = segment.iter().filter(|&&v| v == 0.0).count();
+        assert_eq!(zeros, zero_columns * mels + zero_rows * frames - zero_columns * zero_rows);
+    }
 }
 
 /// A resumable training state on disk: `<dir>/epoch-NNNN/` holds the model (Burn's own

@@ -103,6 +103,96 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         "reliability": reliability,
     });
     crate::atomic::write_json(&args.out.join("report.json"), &json)?;
+    draw_confusion(&args.out.join("confusion.png"), &tracks.confusion, &labels)?;
+    draw_reliability(&args.out.join("reliability.png"), &reliability, ece)?;
+    crate::atomic::write(&args.out.join("report.html"), |w| Ok(w.write_all(html(&md).as_bytes())?))?;
     print!("{md}");
+    println!(
+        "\nwrote report.md, report.html, report.json, confusion.csv, confusion.png, reliability.png to {}",
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The track-level confusion matrix, each row (true genre) as shares of its tracks.
+fn draw_confusion(path: &std::path::Path, confusion: &[Vec<usize>], labels: &[String]) -> anyhow::Result<()> {
+    let k = labels.len();
+    // Row 0 is drawn at the bottom: put the first genre at the top, as tables read.
+    let mut values = Vec::with_capacity(k * k);
+    for row in confusion.iter().rev() {
+        let total = row.iter().sum::<usize>().max(1) as f32;
+        values.extend(row.iter().map(|&n| n as f32 / total));
+    }
+    let rows: Vec<String> = labels.iter().rev().cloned().collect();
+    let map = figures::Heatmap::new("confusion (tracks, share of each true genre)", values, k, k)
+        .with_column_labels(labels.to_vec(), "predicted")
+        .with_row_labels(rows, k, "true")
+        .with_range(0.0, 1.0)
+        .with_colour_bar("share of the true genre's tracks");
+    figures::save_png(path, &[map], 1)?;
+    Ok(())
+}
+
+/// Accuracy against confidence per bin, with the diagonal of perfect calibration.
+fn draw_reliability(path: &std::path::Path, table: &[(f64, f64, usize)], ece: f64) -> anyhow::Result<()> {
+    let points: Vec<(f64, f64)> = table.iter().filter(|b| b.2 > 0).map(|&(conf, acc, _)| (conf, acc)).collect();
+    let chart = figures::LineChart::new(format!("reliability (segments), ECE {ece:.3}"), (0.0, 1.0), (0.0, 1.0))
+        .with_labels("mean confidence in bin", "accuracy in bin")
+        .with_series("model", points, false)
+        .with_series("perfect calibration", vec![(0.0, 0.0), (1.0, 1.0)], true);
+    figures::save_line_charts_png(path, &[chart])?;
+    Ok(())
+}
+
+/// The Markdown report as one HTML page (headings, lists and tables), with the pictures.
+fn html(md: &str) -> String {
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let inline = |t: &str| {
+        let mut out = String::new();
+        for (i, part) in escape(t).split("**").enumerate() {
+            if i % 2 == 1 {
+                out += &format!("<b>{part}</b>");
+            } else {
+                out += part;
+            }
+        }
+        out
+    };
+    let mut body = String::new();
+    let mut in_table = false;
+    for line in md.lines() {
+        let is_row = line.starts_with('|');
+        if in_table && !is_row {
+            body += "</table>\n";
+            in_table = false;
+        }
+        if let Some(h) = line.strip_prefix("# ") {
+            body += &format!("<h1>{}</h1>\n", inline(h));
+        } else if let Some(item) = line.strip_prefix("- ") {
+            body += &format!("<li>{}</li>\n", inline(item));
+        } else if is_row {
+            if line.contains("---") {
+                continue;
+            }
+            let cells: Vec<String> = line.trim_matches('|').split('|').map(|c| inline(c.trim())).collect();
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                body += "<table>\n";
+                in_table = true;
+            }
+            body += &format!("<tr>{}</tr>\n", cells.iter().map(|c| format!("<{tag}>{c}</{tag}>")).collect::<String>());
+        } else if !line.trim().is_empty() {
+            body += &format!("<p>{}</p>\n", inline(line));
+        }
+    }
+    if in_table {
+        body += "</table>\n";
+    }
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Evaluation</title><style>\
+         body{{font-family:sans-serif;max-width:70em;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}\
+         td,th{{border:1px solid #ccc;padding:.3em .7em;text-align:right}}img{{max-width:48%;margin-right:1%}}\
+         </style></head><body>\n{body}<p><img src=\"confusion.png\" alt=\"confusion matrix\">\
+         <img src=\"reliability.png\" alt=\"reliability diagram\"></p>\n</body></html>\n"
+    )
 }

@@ -47,11 +47,7 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
     let mut order: Vec<usize> = (0..n_tags).collect();
     order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]));
     let top = &order[..args.top.clamp(1, n_tags)];
-    println!(
-        "{}: {label} on {} ({patches} patches of {patch_seconds:.2} s)",
-        args.audio.display(),
-        kind.describe()
-    );
+    println!("{}: {label} on {} ({patches} patches of {patch_seconds:.2} s)", args.audio.display(), kind.describe());
     println!("top tags (mean over patches):");
     for &t in top {
         println!("  {:<18} {:.3}", tags[t], mean[t]);
@@ -73,16 +69,12 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
         let values: Vec<f32> = rows.iter().flat_map(|&t| (0..patches).map(move |p| taggram[p * n_tags + t])).collect();
         let names: Vec<String> = rows.iter().map(|&t| tags[t].clone()).collect();
         let n_rows = rows.len();
-        let map = figures::Heatmap::new(
-            format!("{label} taggram: {}", file_name(&args.audio)),
-            values,
-            n_rows,
-            patches,
-        )
-        .with_x_range(0.0, patches as f64 * patch_seconds, "time (s)")
-        .with_row_labels(names, n_rows, "")
-        .with_range(0.0, 1.0)
-        .with_colour_bar("tag probability");
+        let map =
+            figures::Heatmap::new(format!("{label} taggram: {}", file_name(&args.audio)), values, n_rows, patches)
+                .with_x_range(0.0, patches as f64 * patch_seconds, "time (s)")
+                .with_row_labels(names, n_rows, "")
+                .with_range(0.0, 1.0)
+                .with_colour_bar("tag probability");
         let png = dir.join("taggram.png");
         figures::save_png(&png, &[map], 1)?;
         crate::atomic::write(&dir.join("taggram.csv"), |w| {

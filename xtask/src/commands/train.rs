@@ -57,6 +57,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut config = TrainingConfig::original(arch, index.labels().len());
     (config.max_epochs, config.patience, config.batch_size, config.seed) =
         (args.epochs, args.patience, args.batch, args.split.seed);
+    config.reduce_lr_on_plateau = args.reduce_lr_on_plateau.then(models::train::ReduceLrOnPlateau::default);
+    config.spec_augment = args.spec_augment.then(models::train::SpecAugment::default);
+    anyhow::ensure!(
+        !(args.spec_augment && arch.musicnn_source().is_some()),
+        "--spec-augment masks spectrograms; the musicnn heads train on embeddings"
+    );
     // What is saved: the trained model itself, or for transfer, the tagger with the head.
     let mut saved_config = config.model.clone();
     let mut tagger: Option<(Musicnn, EmbeddingLayer)> = None;
@@ -164,6 +170,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "embedding": tagger.as_ref().map(|(_, layer)| layer.name()),
         "whole_track": args.whole_track,
     });
+    draw_learning_curves(&args.out.join("learning_curve.png"), &outcome.history)?;
     checkpoint.header.notes = result.clone();
     checkpoint.save(&args.out.join("model.gmdl"), Precision::F32)?;
     crate::atomic::write_json(&args.out.join("result.json"), &result)?;
@@ -208,4 +215,23 @@ fn track_predictions(
         predicted.push(argmax(&Aggregation::Mean.aggregate(&segments)));
     }
     (truth, predicted)
+}
+
+/// Loss and segment accuracy per epoch, training and validation: `learning_curve.png`.
+fn draw_learning_curves(path: &std::path::Path, history: &[models::train::EpochMetrics]) -> anyhow::Result<()> {
+    let epochs = history.len().max(2) as f64;
+    let series = |f: &dyn Fn(&models::train::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
+        history.iter().map(|m| (m.epoch as f64, f(m))).collect()
+    };
+    let top_loss = history.iter().flat_map(|m| [m.train_loss, m.valid_loss]).fold(0.0, f64::max).max(1e-3) * 1.05;
+    let loss = figures::LineChart::new("loss", (1.0, epochs), (0.0, top_loss))
+        .with_labels("epoch", "cross-entropy")
+        .with_series("train", series(&|m| m.train_loss), false)
+        .with_series("validation", series(&|m| m.valid_loss), false);
+    let accuracy = figures::LineChart::new("accuracy (segments)", (1.0, epochs), (0.0, 1.0))
+        .with_labels("epoch", "accuracy")
+        .with_series("train", series(&|m| m.train_accuracy), false)
+        .with_series("validation", series(&|m| m.valid_accuracy), false);
+    figures::save_line_charts_png(path, &[loss, accuracy])?;
+    Ok(())
 }
