@@ -375,7 +375,15 @@ pub struct LineChart {
     y_label: String,
     x: (f64, f64),
     y: (f64, f64),
-    series: Vec<(String, Vec<(f64, f64)>, bool)>,
+    series: Vec<Series>,
+}
+
+/// One line of a [`LineChart`].
+struct Series {
+    name: String,
+    points: Vec<(f64, f64)>,
+    /// A reference line: grey, dashed, no markers.
+    dashed: bool,
 }
 
 impl LineChart {
@@ -393,7 +401,7 @@ impl LineChart {
 
     /// Adds a line through `points`, named in the legend; `dashed` for a reference line.
     pub fn with_series(mut self, name: impl Into<String>, points: Vec<(f64, f64)>, dashed: bool) -> Self {
-        self.series.push((name.into(), points, dashed));
+        self.series.push(Series { name: name.into(), points, dashed });
         self
     }
 }
@@ -428,7 +436,7 @@ fn draw_lines<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>
         .draw()
         .map_err(|e| e.to_string())?;
     let colours = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
-    for (i, (name, points, dashed)) in c.series.iter().enumerate() {
+    for (i, Series { name, points, dashed }) in c.series.iter().enumerate() {
         let colour = if *dashed { RGBColor(150, 150, 150) } else { colours[i % colours.len()] };
         let style = ShapeStyle { color: colour.to_rgba(), filled: false, stroke_width: 2 };
         let drawn = if *dashed {

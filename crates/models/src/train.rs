@@ -326,41 +326,6 @@ impl Plateau {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plateau_lowers_the_rate_after_patience_epochs_like_pytorch() {
-        let schedule = ReduceLrOnPlateau { factor: 0.1, patience: 2, threshold: 1e-4, min_lr: 0.0 };
-        let mut state = Plateau { best_loss: f64::INFINITY, wait: 0 };
-        let losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8];
-        let rates: Vec<f64> = losses
-            .iter()
-            .scan(1.0, |lr, &l| {
-                *lr = state.step(&schedule, l, *lr);
-                Some(*lr)
-            })
-            .collect();
-        // torch.optim.lr_scheduler.ReduceLROnPlateau(patience=2, factor=0.1) on these losses.
-        assert_eq!(rates, [1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1]);
-    }
-
-    #[test]
-    fn spec_augment_masks_whole_bands_and_nothing_else() {
-        let (mels, frames) = (16, 20);
-        let mut segment = vec![1.0f32; mels * frames];
-        let augment = SpecAugment { time_masks: 1, max_time: 5, freq_masks: 1, max_freq: 4 };
-        augment.apply(&mut segment, mels, frames, &mut ChaCha8Rng::seed_from_u64(3));
-        let zero_columns = (0..frames).filter(|&t| (0..mels).all(|m| segment[m * frames + t] == 0.0)).count();
-        let zero_rows = (0..mels).filter(|&m| segment[m * frames..(m + 1) * frames].iter().all(|&v| v == 0.0)).count();
-        assert!(zero_columns <= 5 && zero_rows <= 4);
-        assert!(segment.iter().all(|&v| v == 0.0 || v == 1.0));
-        let zeros = segment.iter().filter(|&&v| v == 0.0).count();
-        assert_eq!(zeros, zero_columns * mels + zero_rows * frames - zero_columns * zero_rows);
-    }
-}
-
 /// A resumable training state on disk: `<dir>/epoch-NNNN/` holds the model (Burn's own
 /// record, which keeps the parameter ids the optimiser state refers to), the optimiser
 /// record, the best weights and the progress; `<dir>/latest` names the last complete one.
@@ -476,4 +441,39 @@ fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
 
 fn scalar(t: Tensor<1>) -> f32 {
     t.into_data().try_into_vec_as::<f32>().ok().and_then(|v| v.first().copied()).unwrap_or(f32::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plateau_lowers_the_rate_after_patience_epochs_like_pytorch() {
+        let schedule = ReduceLrOnPlateau { factor: 0.1, patience: 2, threshold: 1e-4, min_lr: 0.0 };
+        let mut state = Plateau { best_loss: f64::INFINITY, wait: 0 };
+        let losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8];
+        let rates: Vec<f64> = losses
+            .iter()
+            .scan(1.0, |lr, &l| {
+                *lr = state.step(&schedule, l, *lr);
+                Some(*lr)
+            })
+            .collect();
+        // torch.optim.lr_scheduler.ReduceLROnPlateau(patience=2, factor=0.1) on these losses.
+        assert_eq!(rates, [1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1]);
+    }
+
+    #[test]
+    fn spec_augment_masks_whole_bands_and_nothing_else() {
+        let (mels, frames) = (16, 20);
+        let mut segment = vec![1.0f32; mels * frames];
+        let augment = SpecAugment { time_masks: 1, max_time: 5, freq_masks: 1, max_freq: 4 };
+        augment.apply(&mut segment, mels, frames, &mut ChaCha8Rng::seed_from_u64(3));
+        let zero_columns = (0..frames).filter(|&t| (0..mels).all(|m| segment[m * frames + t] == 0.0)).count();
+        let zero_rows = (0..mels).filter(|&m| segment[m * frames..(m + 1) * frames].iter().all(|&v| v == 0.0)).count();
+        assert!(zero_columns <= 5 && zero_rows <= 4);
+        assert!(segment.iter().all(|&v| v == 0.0 || v == 1.0));
+        let zeros = segment.iter().filter(|&&v| v == 0.0).count();
+        assert_eq!(zeros, zero_columns * mels + zero_rows * frames - zero_columns * zero_rows);
+    }
 }
