@@ -204,7 +204,8 @@ pub fn train(
     let mut lr = match config.optimizer {
         OptimizerConfig::Adam { lr } | OptimizerConfig::AdamW { lr, .. } => lr,
     };
-    let mut plateau = Plateau { best_loss: f64::INFINITY, wait: 0 };
+    // f64::MAX, not infinity: the state goes through JSON for --resume, which has no infinity.
+    let mut plateau = Plateau { best_loss: f64::MAX, wait: 0 };
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let batcher = SegmentBatcher { n_mels, n_frames };
     let mut history: Vec<EpochMetrics> = Vec::new();
@@ -450,7 +451,7 @@ mod tests {
     #[test]
     fn plateau_lowers_the_rate_after_patience_epochs_like_pytorch() {
         let schedule = ReduceLrOnPlateau { factor: 0.1, patience: 2, threshold: 1e-4, min_lr: 0.0 };
-        let mut state = Plateau { best_loss: f64::INFINITY, wait: 0 };
+        let mut state = Plateau { best_loss: f64::MAX, wait: 0 };
         let losses = [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8];
         let rates: Vec<f64> = losses
             .iter()
