@@ -47,6 +47,8 @@ pub enum Command {
     /// Explain a model's decision on an audio file: integrated gradients, Grad-CAM and
     /// occlusion over the spectrogram, as .npy and PNG, with deletion curves.
     Explain(ExplainArgs),
+    /// Serve the JSON API (`/api/health`, `/api/model`, `POST /api/predict`) over HTTP.
+    Serve(ServeArgs),
     /// Tag audio with pretrained musicnn (zero-shot): top tags overall and over time,
     /// and a taggram picture.
     Tags(TagsArgs),
@@ -90,6 +92,28 @@ pub struct BundleArgs {
     /// Where to write it.
     #[arg(long, default_value = "xtask/assets/bundled.gmdl")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// A model file; the bundled model when absent.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Largest upload, MB (over it: 413).
+    #[arg(long, default_value_t = 50)]
+    pub max_upload_mb: usize,
+    /// Inferences at once.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Requests that may wait for a worker (more: 503).
+    #[arg(long, default_value_t = 16)]
+    pub queue: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -159,3 +159,83 @@ mod tests {
         assert_eq!(argmax(&[0.1, 0.5, 0.5]), 1);
     }
 }
+
+/// One file's answer, as `predict --format json` prints it and the web API returns it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Prediction {
+    /// The file (or upload) name.
+    pub file: String,
+    /// The device that ran the model.
+    pub device: String,
+    /// The model's genres, in output order.
+    pub labels: Vec<String>,
+    /// The top genre.
+    pub prediction: String,
+    /// How segment probabilities were combined.
+    pub aggregate: String,
+    /// Aggregated probability of each genre.
+    pub probabilities: Vec<f32>,
+    /// The `k` most probable genres, best first.
+    pub top_k: Vec<TopK>,
+    /// Every segment's probabilities and time range.
+    pub segments: Vec<SegmentPrediction>,
+}
+
+/// A genre and its probability.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TopK {
+    /// The genre.
+    pub genre: String,
+    /// Its aggregated probability.
+    pub probability: f32,
+}
+
+/// One segment's probabilities.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentPrediction {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// Probability of each genre.
+    pub probabilities: Vec<f32>,
+}
+
+impl Prediction {
+    /// Combines per-segment probabilities (segments `segment_seconds` long) into an answer.
+    pub fn new(
+        file: String,
+        device: &str,
+        labels: &[String],
+        segments: &[Vec<f32>],
+        aggregation: Aggregation,
+        top_k: usize,
+        segment_seconds: f64,
+    ) -> Self {
+        let probabilities = aggregation.aggregate(segments);
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        Prediction {
+            file,
+            device: device.to_string(),
+            labels: labels.to_vec(),
+            prediction: labels.get(argmax(&probabilities)).cloned().unwrap_or_default(),
+            aggregate: aggregation.name().to_string(),
+            top_k: order
+                .iter()
+                .take(top_k)
+                .map(|&i| TopK { genre: labels[i].clone(), probability: probabilities[i] })
+                .collect(),
+            segments: segments
+                .iter()
+                .enumerate()
+                .map(|(i, p)| SegmentPrediction {
+                    start_s: i as f64 * segment_seconds,
+                    end_s: (i + 1) as f64 * segment_seconds,
+                    probabilities: p.clone(),
+                })
+                .collect(),
+            probabilities,
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod features;
 mod import_torch;
 mod parity;
 mod predict;
+mod serve;
 mod split;
 mod tags;
 mod test;
@@ -41,6 +42,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
         Command::Tags(args) => tags::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Bundle(args) => bundle::run(args),
         Command::Explain(args) => explain::run(args),
     }

@@ -7,36 +7,9 @@ use anyhow::Context;
 use dsp::{Coverage, FeatureExtractor, FeatureScale};
 use models::DeviceKind;
 use models::checkpoint::Checkpoint;
-use models::infer::{Aggregation, Classifier, argmax};
-use serde::Serialize;
+use models::infer::{Aggregation, Classifier, Prediction};
 
 use crate::cli::{OutputFormat, PredictArgs};
-
-/// One file's answer, as `--format json` prints it.
-#[derive(Serialize)]
-struct Prediction<'a> {
-    file: String,
-    device: &'a str,
-    labels: &'a [String],
-    prediction: &'a str,
-    aggregate: &'a str,
-    probabilities: Vec<f32>,
-    top_k: Vec<TopK<'a>>,
-    segments: Vec<Segment>,
-}
-
-#[derive(Serialize)]
-struct TopK<'a> {
-    genre: &'a str,
-    probability: f32,
-}
-
-#[derive(Serialize)]
-struct Segment {
-    start_s: f64,
-    end_s: f64,
-    probabilities: Vec<f32>,
-}
 
 pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let aggregation: Aggregation = args.aggregate.parse().map_err(anyhow::Error::msg)?;
@@ -77,31 +50,15 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let probabilities = aggregation.aggregate(&segments);
-        let mut order: Vec<usize> = (0..labels.len()).collect();
-        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
-        let prediction = Prediction {
-            file: file.display().to_string(),
-            device: kind.describe(),
+        let prediction = Prediction::new(
+            file.display().to_string(),
+            kind.describe(),
             labels,
-            prediction: &labels[argmax(&probabilities)],
-            aggregate: aggregation.name(),
-            top_k: order
-                .iter()
-                .take(args.top_k)
-                .map(|&i| TopK { genre: &labels[i], probability: probabilities[i] })
-                .collect(),
-            segments: segments
-                .iter()
-                .enumerate()
-                .map(|(i, p)| Segment {
-                    start_s: i as f64 * seconds,
-                    end_s: (i + 1) as f64 * seconds,
-                    probabilities: p.clone(),
-                })
-                .collect(),
-            probabilities,
-        };
+            &segments,
+            aggregation,
+            args.top_k,
+            seconds,
+        );
         match args.format {
             OutputFormat::Json => println!("{}", serde_json::to_string(&prediction)?),
             OutputFormat::Csv => {

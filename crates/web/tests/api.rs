@@ -1,0 +1,146 @@
+//! The JSON API through the router (no socket): good and bad uploads, the size limit,
+//! and concurrent requests.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use models::DeviceKind;
+use models::checkpoint::Checkpoint;
+use tower::ServiceExt;
+use web::{AppState, Limits};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn state(limits: Limits) -> Arc<AppState> {
+    let checkpoint = Checkpoint::load(&repo().join("xtask/assets/bundled.gmdl")).unwrap();
+    AppState::new(checkpoint, DeviceKind::Cpu, limits).unwrap()
+}
+
+fn upload(uri: &str, field: &str, name: &str, bytes: &[u8]) -> Request<Body> {
+    let mut body = Vec::new();
+    body.extend_from_slice(b"--XBOUNDARYX\r\n");
+    body.extend_from_slice(
+        format!("Content-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n").as_bytes(),
+    );
+    body.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n--XBOUNDARYX--\r\n");
+    Request::post(uri)
+        .header("content-type", "multipart/form-data; boundary=XBOUNDARYX")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn send(state: &Arc<AppState>, request: Request<Body>) -> (StatusCode, serde_json::Value) {
+    let response = web::router(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+fn clip() -> Vec<u8> {
+    std::fs::read(repo().join("fixtures/audio/music_22050_flac.flac")).unwrap()
+}
+
+#[tokio::test]
+async fn health_and_model_describe_the_server() {
+    let state = state(Limits::default());
+    let (status, health) = send(&state, Request::get("/api/health").body(Body::empty()).unwrap()).await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, model) = send(&state, Request::get("/api/model").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(model["labels"].as_array().unwrap().len(), 4);
+    assert_eq!(model["input"], serde_json::json!([96, 187]));
+    assert!(model["device"].as_str().unwrap().contains("cpu"));
+}
+
+#[tokio::test]
+async fn a_good_upload_gets_the_cli_s_json_object() {
+    let state = state(Limits::default());
+    let (status, v) = send(&state, upload("/api/predict?top_k=2&aggregate=vote", "file", "song.flac", &clip())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    for key in ["file", "labels", "prediction", "aggregate", "probabilities", "top_k", "segments", "device"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["file"], "song.flac");
+    assert_eq!(v["aggregate"], "vote");
+    assert_eq!(v["top_k"].as_array().unwrap().len(), 2);
+    assert_eq!(v["segments"].as_array().unwrap().len(), 10);
+    // Same numbers as the library gives for the same file.
+    let checkpoint = Checkpoint::load(&repo().join("xtask/assets/bundled.gmdl")).unwrap();
+    let extractor = dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
+    let classifier = models::infer::Classifier::new(checkpoint, &DeviceKind::Cpu.device().unwrap()).unwrap();
+    let segments = classifier
+        .probabilities(&extractor.extract(repo().join("fixtures/audio/music_22050_flac.flac")).unwrap(), 32)
+        .unwrap();
+    let first: Vec<f64> =
+        v["segments"][0]["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).collect();
+    for (a, b) in first.iter().zip(&segments[0]) {
+        assert!((a - f64::from(*b)).abs() < 1e-6);
+    }
+}
+
+#[tokio::test]
+async fn bad_uploads_are_4xx_with_an_error_naming_the_upload() {
+    let state = state(Limits::default());
+    for (name, bytes) in [
+        ("empty.wav", Vec::new()),
+        ("noise.mp3", (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        ("header.wav", b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec()),
+        ("../../etc/passwd", b"not audio at all".to_vec()),
+    ] {
+        let (status, v) = send(&state, upload("/api/predict", "file", name, &bytes)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {v}");
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains(name), "{name}: {error}");
+        assert!(!error.contains("genre-web-"), "the server's own path leaked: {error}");
+    }
+    let (status, v) = send(&state, upload("/api/predict", "other", "a.wav", &clip())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let (status, _) = send(&state, upload("/api/predict?aggregate=loudest", "file", "a.flac", &clip())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_413() {
+    let state = state(Limits { max_upload_bytes: 10_000, ..Limits::default() });
+    let (status, _) = send(&state, upload("/api/predict", "file", "big.flac", &clip())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_are_served_or_refused_with_503_never_dropped() {
+    // Enough room: all succeed.
+    let state_ok = state(Limits { workers: 2, queue: 8, ..Limits::default() });
+    let clip = clip();
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (s, c) = (state_ok.clone(), clip.clone());
+            tokio::spawn(async move { send(&s, upload("/api/predict", "file", &format!("{i}.flac"), &c)).await })
+        })
+        .collect();
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    // One worker, no queue: while one request runs, the others are refused.
+    let state_busy = state(Limits { workers: 1, queue: 0, ..Limits::default() });
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let (s, c) = (state_busy.clone(), clip.clone());
+            tokio::spawn(async move { send(&s, upload("/api/predict", "file", &format!("{i}.flac"), &c)).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert!(statuses.contains(&StatusCode::SERVICE_UNAVAILABLE), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE));
+}
