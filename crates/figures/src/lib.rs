@@ -270,31 +270,17 @@ fn draw_heatmap<DB: DrawingBackend>(
         .y_label_area_size(if map.row_labels.is_empty() { 40 } else { 110 })
         .build_cartesian_2d(x0..x1, -0.5..map.rows as f64 - 0.5)
         .map_err(|e| e.to_string())?;
-    // Rows are centred on integers; a tick shows the label of the row it falls on.
-    let labels = &map.row_labels;
-    let y_formatter = |y: &f64| {
-        let row = y.round();
-        if (row - y).abs() > 1e-6 || row < 0.0 {
-            String::new()
-        } else {
-            labels.get(row as usize).cloned().unwrap_or_default()
-        }
-    };
-    let columns = &map.column_labels;
-    let x_formatter = |x: &f64| {
-        let column = x.round();
-        if (column - x).abs() > 1e-6 || column < 0.0 {
-            String::new()
-        } else {
-            columns.get(column as usize).cloned().unwrap_or_default()
-        }
-    };
+    // Rows and columns are centred on integers; a tick shows the label of the one it
+    // falls on.
+    let (rows, columns) = (&map.row_labels, &map.column_labels);
+    let y_formatter = |y: &f64| label_at(rows, *y);
+    let x_formatter = |x: &f64| label_at(columns, *x);
     let mut mesh = chart.configure_mesh();
     mesh.disable_mesh().x_desc(x_label.as_str()).y_desc(map.y_label.as_str()).label_style(("sans-serif", 13));
     if !columns.is_empty() {
         mesh.x_labels(columns.len()).x_label_formatter(&x_formatter);
     }
-    if !labels.is_empty() {
+    if !rows.is_empty() {
         mesh.y_labels(map.y_ticks.max(1)).y_label_formatter(&y_formatter);
     }
     mesh.draw().map_err(|e| e.to_string())?;
@@ -357,6 +343,15 @@ fn draw_colour_bar<DB: DrawingBackend>(
         }))
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The label of the row or column centred on `position`, if `position` is a whole number.
+fn label_at(labels: &[String], position: f64) -> String {
+    let index = position.round();
+    if (index - position).abs() > 1e-6 || index < 0.0 {
+        return String::new();
+    }
+    labels.get(index as usize).cloned().unwrap_or_default()
 }
 
 /// A tick value with as few digits as its size needs.
