@@ -269,20 +269,11 @@ impl Musicnn {
 
     /// Every intermediate output for musicnn features `[B, n_mels, frames]`.
     pub fn forward_all(&self, x: Tensor<3>) -> MusicnnOutputs {
-        self.forward_all_with_maps(x).0
-    }
-
-    /// Every intermediate output, and the temporal blocks' maps before their max over
-    /// mels, `[B, 3 * 51, n_mels, frames]`: full resolution on the input's own axes,
-    /// which is where Grad-CAM reads musicnn.
-    pub fn forward_all_with_maps(&self, x: Tensor<3>) -> (MusicnnOutputs, Tensor<4>) {
         let [b, _, t] = x.dims();
         let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
-        let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.feature_map(x.clone())).collect();
-        let temporal: Vec<Tensor<3>> = maps.iter().map(|m| FrontendBlock::pool(m.clone())).collect();
-        let maps = Tensor::cat(maps, 1).swap_dims(2, 3); // [B, C, M, T]
-        (self.forward_from(timbral, temporal, b, t), maps)
+        let temporal: Vec<Tensor<3>> = self.temporal.iter().map(|blk| blk.forward(x.clone())).collect();
+        self.forward_from(timbral, temporal, b, t)
     }
 
     /// For Grad-CAM: logits-side outputs, and the temporal blocks' ReLU outputs

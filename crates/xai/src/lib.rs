@@ -406,9 +406,8 @@ impl Explainer {
         }
         let mut probabilities = Vec::with_capacity(steps + 1);
         let per_pass = 16;
-        for (i, chunk) in inputs.chunks(per_pass * segment.len()).enumerate() {
+        for chunk in inputs.chunks(per_pass * segment.len()) {
             let n = chunk.len() / segment.len();
-            let _ = i;
             for logits in self.logits(chunk.to_vec(), n) {
                 probabilities.push(softmax(&logits)[attribution.target]);
             }
