@@ -176,6 +176,35 @@ pub enum BenchCommand {
     /// Time musicnn embedding extraction per 30 s track (decode, features, all ten
     /// patches through the tagger), against the Python package; last line is JSON.
     Musicnn(BenchMusicnnArgs),
+    /// Load-test the web server on loopback: `--requests` uploads of one file, at most
+    /// `--concurrency` in flight, then stop; throughput and latency percentiles, and the
+    /// original pipeline's per-upload time for the same file; last line is JSON.
+    Serve(BenchServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchServeArgs {
+    /// Requests in all.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Inferences the server runs at once (its `--workers`).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Model to serve (default: the bundled one).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Also time `../shared/bench/seed_pipeline.py` (librosa + PyTorch CRNN-BiGRU) on the
+    /// same file with this Python, in the same run.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<PathBuf>,
+    /// The reference script run with `--python`.
+    #[arg(long, default_value = "../shared/bench/seed_pipeline.py")]
+    pub script: PathBuf,
+    /// The audio file every request uploads.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use image::ImageEncoder;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::{BlackWhite, ViridisRGB};
 
@@ -244,17 +245,57 @@ pub fn save_png(path: impl AsRef<Path>, maps: &[Heatmap], columns: usize) -> Res
     for map in maps {
         map.check()?;
     }
+    let size = grid_size(maps, columns, PANEL);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    draw_grid(&root, maps, columns).map_err(|reason| FigureError::Draw { path: path.to_path_buf(), reason })
+}
+
+/// Draws `maps` like [`save_png`], with panels of `panel` pixels (width, height), and
+/// returns the PNG file's bytes (for a server that answers with the picture).
+///
+/// ```
+/// let map = figures::Heatmap::new("ramp", (0..12).map(|v| v as f32).collect(), 3, 4);
+/// let png = figures::render_png(&[map], 1, (400, 300))?;
+/// assert_eq!(&png[1..4], b"PNG");
+/// # Ok::<(), figures::FigureError>(())
+/// ```
+pub fn render_png(maps: &[Heatmap], columns: usize, panel: (u32, u32)) -> Result<Vec<u8>, FigureError> {
+    for map in maps {
+        map.check()?;
+    }
+    let fail = |reason: String| FigureError::Draw { path: PathBuf::from("<memory>"), reason };
+    let (width, height) = grid_size(maps, columns, panel);
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        draw_grid(&root, maps, columns).map_err(fail)?;
+    }
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgb, width, height, image::ColorType::Rgb8)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(png)
+}
+
+fn grid_size(maps: &[Heatmap], columns: usize, panel: (u32, u32)) -> (u32, u32) {
+    let columns = columns.clamp(1, maps.len().max(1));
+    let rows = maps.len().div_ceil(columns).max(1);
+    (panel.0 * columns as u32, panel.1 * rows as u32)
+}
+
+fn draw_grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    maps: &[Heatmap],
+    columns: usize,
+) -> Result<(), String> {
     register_font();
     let columns = columns.clamp(1, maps.len().max(1));
     let rows = maps.len().div_ceil(columns).max(1);
-    let size = (PANEL.0 * columns as u32, PANEL.1 * rows as u32);
-    let fail = |e: String| FigureError::Draw { path: path.to_path_buf(), reason: e };
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
     for (map, area) in maps.iter().zip(root.split_evenly((rows, columns))) {
-        draw_heatmap(&area, map).map_err(fail)?;
+        draw_heatmap(&area, map)?;
     }
-    root.present().map_err(|e| fail(e.to_string()))
+    root.present().map_err(|e| e.to_string())
 }
 
 fn draw_heatmap<DB: DrawingBackend>(

@@ -1,16 +1,25 @@
-//! The web server's JSON API: classify uploaded audio with a model.
+//! The web app: a page to classify, hear, see and explain uploaded music, and the
+//! JSON API it and other programs use.
 //!
 //! | route | answer |
 //! |---|---|
+//! | `GET /` (with `/app.js`, `/style.css`) | the page, embedded in the binary |
 //! | `GET /api/health` | `{"status": "ok"}` |
 //! | `GET /api/model` | model name, labels, device, input shape, segment length |
 //! | `POST /api/predict?top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | the same JSON object as `cargo xtask predict --format json` |
+//! | `POST /api/explain?segment=I&method=M&target=T&whole_track=B` (multipart field `file`) | one segment's attribution map, as JSON |
+//! | `POST /api/analyze?top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | `{id, prediction, waveform, ...}`; the server keeps the analysis for the views below |
+//! | `GET /api/analyses/{id}?top_k=K&aggregate=A` | the prediction again, re-aggregated (no upload) |
+//! | `GET /api/analyses/{id}/audio.wav` | the analysed audio, mono at the model's rate |
+//! | `GET /api/analyses/{id}/mel.png` | the log-mel spectrogram of every segment |
+//! | `GET /api/analyses/{id}/explain.png?segment=I&method=M&target=T` | the explanation picture |
 //!
 //! Faults are answered, never panicked on: an upload over the limit is 413, a missing
-//! field or a bad query 400, audio that cannot be decoded 422, each with
-//! `{"error": "..."}` naming the upload; when every worker is busy and the queue is
-//! full, 503. Inference runs on tokio's blocking pool, at most `workers` at a time.
-//! Uploads are written to a folder of the server's own and removed after use.
+//! field or a bad query 400, an unknown or expired analysis 404, audio that cannot be
+//! decoded 422, each with `{"error": "..."}` naming the upload; when every worker is
+//! busy and the queue is full, 503. Inference and explanations run on tokio's blocking
+//! pool, at most `workers` at a time. Uploads are written to a folder of the server's
+//! own and removed after use; the server keeps the last few analyses in memory.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,17 +36,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+mod analysis;
+mod api;
+mod page;
+
+pub use analysis::{Analysis, AnalysisStore, Envelope};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use dsp::{Coverage, FeatureExtractor, FeatureScale};
+use dsp::FeatureExtractor;
 use models::DeviceKind;
 use models::checkpoint::Checkpoint;
-use models::infer::{Aggregation, Classifier, Prediction};
-use serde::Deserialize;
+use models::infer::Classifier;
 use tokio::sync::Semaphore;
+use xai::Explainer;
 
 /// Upload size and concurrency limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +61,13 @@ pub struct Limits {
     pub workers: usize,
     /// Requests that may wait for a worker (default 16); more get 503.
     pub queue: usize,
+    /// Analyses kept for the page's views (default 8).
+    pub analyses: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_upload_bytes: 50 * 1024 * 1024, workers: 2, queue: 16 }
+        Limits { max_upload_bytes: 50 * 1024 * 1024, workers: 2, queue: 16, analyses: 8 }
     }
 }
 
@@ -65,6 +80,9 @@ pub enum WebError {
     /// Its feature configuration is invalid.
     #[error(transparent)]
     Features(#[from] dsp::DspError),
+    /// The explanation model could not be built.
+    #[error(transparent)]
+    Explanations(#[from] xai::XaiError),
     /// The upload folder could not be made.
     #[error("{path}: cannot create the upload folder: {source}")]
     Io {
@@ -78,11 +96,13 @@ pub enum WebError {
 /// What the handlers share.
 pub struct AppState {
     classifier: Classifier,
+    explainer: Explainer,
     extractor: FeatureExtractor,
     device: DeviceKind,
     limits: Limits,
     uploads: PathBuf,
     next_upload: AtomicU64,
+    analyses: AnalysisStore,
     /// Admission: workers + queue permits; a request without one gets 503.
     admitted: Semaphore,
     /// Running inferences.
@@ -94,6 +114,7 @@ impl AppState {
     /// temporary folder.
     pub fn new(checkpoint: Checkpoint, device: DeviceKind, limits: Limits) -> Result<Arc<Self>, WebError> {
         let extractor = FeatureExtractor::new(checkpoint.header.features.clone())?;
+        let explainer = Explainer::new(&checkpoint, &device.device()?)?;
         let classifier = Classifier::new(checkpoint, &device.device()?)?;
         // One folder per server (several may share a process, e.g. in tests): each
         // removes its own when dropped.
@@ -104,14 +125,21 @@ impl AppState {
         let workers = limits.workers.max(1);
         Ok(Arc::new(AppState {
             classifier,
+            explainer,
             extractor,
             device,
             limits,
             uploads,
             next_upload: AtomicU64::new(0),
+            analyses: AnalysisStore::new(limits.analyses),
             admitted: Semaphore::new(workers + limits.queue),
             running: Semaphore::new(workers),
         }))
+    }
+
+    /// How many uploads the server has received so far.
+    pub fn uploads_received(&self) -> u64 {
+        self.next_upload.load(Ordering::Relaxed)
     }
 }
 
@@ -121,129 +149,22 @@ impl Drop for AppState {
     }
 }
 
-/// The routes, with the upload limit.
+/// The page and the API, with the upload limit.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.limits.max_upload_bytes;
     Router::new()
-        .route("/api/health", get(health))
-        .route("/api/model", get(model))
-        .route("/api/predict", post(predict))
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/style.css", get(page::style))
+        .route("/api/health", get(api::health))
+        .route("/api/model", get(api::model))
+        .route("/api/predict", post(api::predict))
+        .route("/api/explain", post(api::explain))
+        .route("/api/analyze", post(api::analyze))
+        .route("/api/analyses/{id}", get(api::reaggregate))
+        .route("/api/analyses/{id}/audio.wav", get(api::audio))
+        .route("/api/analyses/{id}/mel.png", get(api::mel_picture))
+        .route("/api/analyses/{id}/explain.png", get(api::explain_picture))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
-}
-
-/// An error answer: a status and `{"error": message}`.
-struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
-
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
-async fn model(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    let header = &state.classifier.checkpoint().header;
-    let features = &header.features;
-    Json(serde_json::json!({
-        "model": header.model.name(),
-        "labels": header.labels,
-        "device": state.device.describe(),
-        "input": [features.n_mels, features.n_frames()],
-        "segments_per_clip": features.segments_per_clip,
-        "segment_seconds": features.segment_seconds(),
-        "sample_rate": features.sample_rate,
-    }))
-}
-
-/// Query of `POST /api/predict`.
-#[derive(Debug, Deserialize)]
-struct PredictQuery {
-    top_k: Option<usize>,
-    aggregate: Option<String>,
-    whole_track: Option<bool>,
-}
-
-async fn predict(
-    State(state): State<Arc<AppState>>,
-    query: Result<Query<PredictQuery>, axum::extract::rejection::QueryRejection>,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<Json<Prediction>, ApiError> {
-    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
-    let Query(query) = query.map_err(|e| bad(e.body_text()))?;
-    let aggregation: Aggregation = query.aggregate.as_deref().unwrap_or("mean").parse().map_err(bad)?;
-    let top_k = query.top_k.unwrap_or(3).max(1);
-    let coverage = if query.whole_track.unwrap_or(false) { Coverage::WholeTrack } else { Coverage::Clip };
-    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
-    let (name, bytes) = loop {
-        let field = multipart.next_field().await.map_err(|e| upload_error(e.status(), e.body_text()))?;
-        let Some(field) = field else { return Err(bad("no multipart field named \"file\"".into())) };
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("upload").to_string();
-            let bytes = field.bytes().await.map_err(|e| upload_error(e.status(), e.body_text()))?;
-            break (name, bytes);
-        }
-    };
-    let Ok(_admitted) = state.admitted.try_acquire() else {
-        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "the server is busy; try again".into()));
-    };
-    let _running =
-        state.running.acquire().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let worker = state.clone();
-    let answer = tokio::task::spawn_blocking(move || worker.classify(&name, &bytes, coverage, aggregation, top_k))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    Ok(Json(answer))
-}
-
-/// 413 stays 413 (body over the limit); other multipart faults are 400.
-fn upload_error(status: StatusCode, text: String) -> ApiError {
-    let status = if status == StatusCode::PAYLOAD_TOO_LARGE { status } else { StatusCode::BAD_REQUEST };
-    ApiError(status, text)
-}
-
-impl AppState {
-    /// Writes the upload to the server's folder, classifies it, removes it. Errors
-    /// name the upload, never the server's own paths.
-    fn classify(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        coverage: Coverage,
-        aggregation: Aggregation,
-        top_k: usize,
-    ) -> Result<Prediction, ApiError> {
-        // Only the extension of the client's name is used, and only if it is a known one.
-        let extension = std::path::Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .filter(|e| dsp::AUDIO_EXTENSIONS.contains(&e.as_str()))
-            .unwrap_or_else(|| "bin".into());
-        let path = self.uploads.join(format!("{}.{extension}", self.next_upload.fetch_add(1, Ordering::Relaxed)));
-        let internal =
-            |e: std::io::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}"));
-        std::fs::write(&path, bytes).map_err(internal)?;
-        let result = self.extractor.extract_with(&path, coverage, FeatureScale::Standardized);
-        let _ = std::fs::remove_file(&path);
-        let shown = path.display().to_string();
-        let features =
-            result.map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string().replace(&shown, name)))?;
-        let segments = self
-            .classifier
-            .probabilities(&features, 32)
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        Ok(Prediction::new(
-            name.to_string(),
-            self.device.describe(),
-            self.classifier.labels(),
-            &segments,
-            aggregation,
-            top_k,
-            self.extractor.config().segment_seconds(),
-        ))
-    }
 }

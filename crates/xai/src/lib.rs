@@ -32,7 +32,7 @@ use models::GenreModel;
 use models::checkpoint::Checkpoint;
 use serde::{Deserialize, Serialize};
 
-pub use picture::{draw_explanations, mel_row_labels};
+pub use picture::{draw_explanations, explanation_heatmaps, mel_row_labels};
 pub use quadrature::{IntegrationRule, integration_points};
 
 /// Why an explanation could not be made.

@@ -27,6 +27,21 @@ pub fn draw_explanations(
     start_seconds: f64,
     caption: &str,
 ) -> Result<()> {
+    let maps = explanation_heatmaps(segment, attributions, config, start_seconds, caption);
+    let per_row = if maps.len() > 2 { 2 } else { maps.len() };
+    figures::save_png(path, &maps, per_row)?;
+    Ok(())
+}
+
+/// The panels [`draw_explanations`] draws (input, then one per attribution), for a
+/// caller that renders them itself, e.g. with [`figures::render_png`].
+pub fn explanation_heatmaps(
+    segment: &[f32],
+    attributions: &[Attribution],
+    config: &FeatureConfig,
+    start_seconds: f64,
+    caption: &str,
+) -> Vec<Heatmap> {
     let [rows, columns] = [config.n_mels, config.n_frames()];
     let end = start_seconds + config.segment_seconds();
     let labels = mel_row_labels(config);
@@ -56,7 +71,5 @@ pub fn draw_explanations(
                 .with_colour_bar("attribution"),
         );
     }
-    let per_row = if maps.len() > 2 { 2 } else { maps.len() };
-    figures::save_png(path, &maps, per_row)?;
-    Ok(())
+    maps
 }

@@ -3,6 +3,7 @@
 mod bench_features;
 mod bench_model;
 mod bench_musicnn;
+mod bench_serve;
 mod bundle;
 mod cache;
 mod compare;
@@ -31,6 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Bench(BenchCommand::Model(args)) => bench_model::run(args),
         Command::Bench(BenchCommand::Musicnn(args)) => bench_musicnn::run(args),
+        Command::Bench(BenchCommand::Serve(args)) => bench_serve::run(args),
         Command::Test(args) => test::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Predict(args) => predict::run(args),

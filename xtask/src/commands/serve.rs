@@ -1,6 +1,7 @@
 //! `cargo xtask serve [--host H] [--port P] [--model M] [--max-upload-mb N] [--workers W] [--queue Q]`
 //!
-//! The JSON API of `crates/web` on a socket, with the bundled model by default.
+//! The web app of `crates/web` (page and JSON API) on a socket, with the bundled
+//! model by default.
 
 use std::process::ExitCode;
 
@@ -15,15 +16,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Checkpoint::load(path)?,
         None => crate::bundled::checkpoint()?,
     };
-    let limits =
-        web::Limits { max_upload_bytes: args.max_upload_mb * 1024 * 1024, workers: args.workers, queue: args.queue };
+    let limits = web::Limits {
+        max_upload_bytes: args.max_upload_mb * 1024 * 1024,
+        workers: args.workers,
+        queue: args.queue,
+        ..web::Limits::default()
+    };
     let state = web::AppState::new(checkpoint, DeviceKind::Cpu, limits)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);
         let listener =
             tokio::net::TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
-        println!("serving on http://{address} (GET /api/health, GET /api/model, POST /api/predict)");
+        println!("serving on http://{address}/ (page; API: /api/health, /api/model, /api/predict, /api/explain)");
         axum::serve(listener, web::router(state)).await.context("server stopped")
     })?;
     Ok(ExitCode::SUCCESS)

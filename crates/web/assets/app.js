@@ -1,0 +1,334 @@
+// The genre classifier's page: upload once, then every view (aggregation, top-K,
+// toggles, explanations) is drawn from the server's stored analysis.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7',
+  '#9c755f', '#bab0ac', '#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2'];
+
+const app = {
+  model: null,      // GET /api/model
+  file: null,       // the File last uploaded (kept to re-analyse for the whole-track setting)
+  analysis: null,   // POST /api/analyze answer
+  prediction: null, // the prediction under the current settings
+  cursor: 0,        // playback position, seconds
+};
+window.genreApp = app;
+
+const colour = (i) => COLOURS[i % COLOURS.length];
+const percent = (p) => (100 * p).toFixed(1) + ' %';
+const seconds = (s) => (Math.round(s * 10) / 10).toString();
+const settings = () => ({
+  aggregate: $('aggregation').value,
+  top_k: $('top-k').value,
+  whole_track: $('whole-track').checked,
+});
+
+function setStatus(text, isError) {
+  const status = $('status');
+  status.textContent = text;
+  status.classList.toggle('error', Boolean(isError));
+}
+
+function el(tag, attributes, children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (key === 'text') node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children || []) node.append(child);
+  return node;
+}
+
+function svg(tag, attributes) {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [key, value] of Object.entries(attributes || {})) node.setAttribute(key, value);
+  return node;
+}
+
+async function json(response) {
+  let body = null;
+  try { body = await response.json(); } catch (_) { /* not JSON */ }
+  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+// ---- pages ---------------------------------------------------------------------
+
+function showPage() {
+  const page = (location.hash || '#dashboard').slice(1);
+  const known = ['dashboard', 'how', 'about'].includes(page) ? page : 'dashboard';
+  for (const section of document.querySelectorAll('.page')) section.hidden = section.id !== `page-${known}`;
+  for (const link of document.querySelectorAll('nav a')) link.classList.toggle('active', link.dataset.page === known);
+}
+
+// ---- model facts -----------------------------------------------------------------
+
+async function loadModel() {
+  const model = await json(await fetch('/api/model'));
+  app.model = model;
+  const facts = {
+    model: model.model,
+    labels: model.labels.join(', '),
+    device: model.device,
+    input: `${model.input[0]} x ${model.input[1]}`,
+    segments_per_clip: model.segments_per_clip,
+    segment_seconds: seconds(model.segment_seconds),
+    clip_seconds: seconds(model.segments_per_clip * model.segment_seconds),
+    sample_rate: model.sample_rate,
+    features: model.features,
+  };
+  const list = $('model-facts');
+  list.replaceChildren();
+  for (const [name, value] of [['model', facts.model], ['genres', facts.labels], ['device', facts.device],
+    ['input (mels x frames)', facts.input], ['segments per track', `${facts.segments_per_clip} x ${facts.segment_seconds} s`],
+    ['sample rate', `${facts.sample_rate} Hz`]]) {
+    list.append(el('dt', { text: name }), el('dd', { text: String(value) }));
+  }
+  for (const span of document.querySelectorAll('.fact')) span.textContent = String(facts[span.dataset.fact] ?? '');
+  const slider = $('top-k');
+  slider.max = String(model.labels.length);
+  slider.value = String(Math.min(3, model.labels.length));
+  $('top-k-value').textContent = slider.value;
+  const target = $('explain-target');
+  for (const label of model.labels) target.append(el('option', { value: label, text: label }));
+}
+
+// ---- upload and analysis ---------------------------------------------------------
+
+async function analyze(file) {
+  app.file = file;
+  const s = settings();
+  setStatus(`Analysing ${file.name}${s.whole_track ? ' (whole track)' : ''}…`);
+  const form = new FormData();
+  form.append('file', file, file.name);
+  const query = new URLSearchParams(s);
+  const started = performance.now();
+  try {
+    const analysis = await json(await fetch(`/api/analyze?${query}`, { method: 'POST', body: form }));
+    app.analysis = analysis;
+    app.prediction = analysis.prediction;
+    app.cursor = 0;
+    const taken = ((performance.now() - started) / 1000).toFixed(2);
+    setStatus(`${file.name}: ${analysis.prediction.segments.length} segments analysed in ${taken} s.`);
+    renderAnalysis();
+  } catch (error) {
+    setStatus(`${file.name}: ${error.message}`, true);
+  }
+}
+
+// Settings changed: ask the server to re-aggregate the stored analysis (no upload).
+async function refreshPrediction() {
+  if (!app.analysis) return;
+  const { aggregate, top_k } = settings();
+  const query = new URLSearchParams({ aggregate, top_k });
+  try {
+    app.prediction = await json(await fetch(`/api/analyses/${app.analysis.id}?${query}`));
+    renderPrediction();
+  } catch (error) {
+    // The server keeps only recent analyses: analyse the file again.
+    if (app.file) await analyze(app.file); else setStatus(error.message, true);
+  }
+}
+
+// ---- drawing ---------------------------------------------------------------------
+
+function renderAnalysis() {
+  const { id } = app.analysis;
+  $('result').hidden = false;
+  $('player').src = `/api/analyses/${id}/audio.wav`;
+  $('mel').src = `/api/analyses/${id}/mel.png`;
+  $('explanation').hidden = true;
+  $('explain-status').textContent = '';
+  const segmentChoice = $('explain-segment');
+  segmentChoice.replaceChildren();
+  app.prediction.segments.forEach((segment, i) => {
+    segmentChoice.append(el('option', { value: String(i), text: `${i}: ${seconds(segment.start_s)}-${seconds(segment.end_s)} s` }));
+  });
+  renderPrediction();
+  renderTimeline();
+  renderSegments();
+  drawWaveform();
+  applyToggles();
+}
+
+function renderPrediction() {
+  const p = app.prediction;
+  const best = p.top_k[0];
+  $('prediction').textContent = `${p.prediction}`;
+  $('prediction-detail').textContent =
+    `${percent(best.probability)} by ${p.aggregate} over ${p.segments.length} segments of ${p.file} (${p.device})`;
+  $('aggregate-name').textContent = `(${p.aggregate})`;
+  const chart = $('top-k-chart');
+  chart.replaceChildren();
+  for (const entry of p.top_k) {
+    const index = p.labels.indexOf(entry.genre);
+    const bar = el('div', { class: 'bar', style: `width:${(100 * entry.probability).toFixed(2)}%;background:${colour(index)}` });
+    chart.append(el('div', { class: 'bar-row', 'data-genre': entry.genre, 'data-probability': String(entry.probability) }, [
+      el('span', { class: 'name', text: entry.genre }),
+      el('div', { class: 'track' }, [bar]),
+      el('span', { class: 'value', text: percent(entry.probability) }),
+    ]));
+  }
+}
+
+function renderSegments() {
+  const p = app.prediction;
+  const head = $('segments').tHead;
+  head.replaceChildren(el('tr', {}, [el('th', { text: '#' }), el('th', { text: 'time' }), el('th', { text: 'top genre' }),
+    ...p.labels.map((label) => el('th', { text: label }))]));
+  const body = $('segments').tBodies[0];
+  body.replaceChildren();
+  p.segments.forEach((segment, i) => {
+    const top = segment.probabilities.indexOf(Math.max(...segment.probabilities));
+    const row = el('tr', { 'data-segment': String(i) }, [
+      el('td', { text: String(i) }),
+      el('td', { text: `${seconds(segment.start_s)}-${seconds(segment.end_s)} s` }),
+      el('td', { class: 'genre', text: p.labels[top] }),
+      ...segment.probabilities.map((v, c) => el('td', { class: c === top ? 'num top' : 'num', text: percent(v) })),
+    ]);
+    row.addEventListener('click', () => chooseSegment(i));
+    body.append(row);
+  });
+}
+
+function renderTimeline() {
+  const p = app.prediction;
+  const n = p.segments.length;
+  const width = 1000, height = 120, axis = 18;
+  const plot = $('timeline');
+  plot.replaceChildren();
+  plot.setAttribute('viewBox', `0 0 ${width} ${height + axis}`);
+  const w = width / n;
+  p.segments.forEach((segment, i) => {
+    const group = svg('g', { class: 'segment', 'data-segment': String(i) });
+    let y = height;
+    segment.probabilities.forEach((v, c) => {
+      const h = v * height;
+      y -= h;
+      const rect = svg('rect', { x: (i * w).toFixed(2), y: y.toFixed(2), width: Math.max(w - 0.6, 0.4).toFixed(2), height: h.toFixed(2), fill: colour(c) });
+      const title = svg('title');
+      title.textContent = `${seconds(segment.start_s)}-${seconds(segment.end_s)} s: ${p.labels[c]} ${percent(v)}`;
+      rect.append(title);
+      group.append(rect);
+    });
+    group.addEventListener('click', () => chooseSegment(i));
+    plot.append(group);
+  });
+  const step = Math.max(1, Math.ceil(n / 12));
+  for (let i = 0; i <= n; i += step) {
+    const label = svg('text', { x: Math.min(i * w, width - 12).toFixed(1), y: height + 14, class: 'tick' });
+    label.textContent = `${seconds(i * app.analysis.segment_seconds)} s`;
+    plot.append(label);
+  }
+  const legend = $('legend');
+  legend.replaceChildren();
+  p.labels.forEach((label, c) => legend.append(el('span', { class: 'key' }, [el('i', { style: `background:${colour(c)}` }), label])));
+}
+
+function drawWaveform() {
+  const canvas = $('waveform');
+  const context = canvas.getContext('2d');
+  const { min, max } = app.analysis.waveform;
+  const { width, height } = canvas;
+  context.clearRect(0, 0, width, height);
+  const middle = height / 2;
+  const peak = Math.max(1e-6, ...max.map(Math.abs), ...min.map(Math.abs));
+  context.fillStyle = '#4e79a7';
+  for (let i = 0; i < max.length; i++) {
+    const x = (i / max.length) * width;
+    const top = middle - (max[i] / peak) * middle;
+    const bottom = middle - (min[i] / peak) * middle;
+    context.fillRect(x, top, Math.max(width / max.length, 1), Math.max(bottom - top, 1));
+  }
+  const segments = app.prediction.segments.length;
+  context.strokeStyle = 'rgba(0,0,0,0.25)';
+  for (let s = 1; s < segments; s++) {
+    const x = Math.round((s / segments) * width) + 0.5;
+    context.beginPath(); context.moveTo(x, 0); context.lineTo(x, height); context.stroke();
+  }
+  const duration = app.analysis.duration_s;
+  if (app.cursor > 0 && duration > 0) {
+    context.strokeStyle = '#e15759';
+    const x = (app.cursor / duration) * width;
+    context.beginPath(); context.moveTo(x, 0); context.lineTo(x, height); context.stroke();
+  }
+}
+
+function applyToggles() {
+  $('segments-card').hidden = !$('show-segments').checked;
+  $('waveform-card').hidden = !$('show-waveform').checked;
+  $('mel-card').hidden = !$('show-mel').checked;
+}
+
+// ---- explanations ----------------------------------------------------------------
+
+function chooseSegment(i) {
+  $('explain-segment').value = String(i);
+  for (const row of $('segments').tBodies[0].rows) row.classList.toggle('chosen', row.dataset.segment === String(i));
+  $('explain-card').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+}
+
+async function explain() {
+  if (!app.analysis) return;
+  const segment = $('explain-segment').value;
+  const method = $('explain-method').value;
+  const target = $('explain-target').value;
+  const status = $('explain-status');
+  const button = $('explain-button');
+  status.textContent = `Explaining segment ${segment} with ${method}…`;
+  button.disabled = true;
+  try {
+    const query = new URLSearchParams({ segment, method, target });
+    const response = await fetch(`/api/analyses/${app.analysis.id}/explain.png?${query}`);
+    if (!response.ok) await json(response);
+    const picture = await response.blob();
+    const image = $('explanation');
+    if (image.src.startsWith('blob:')) URL.revokeObjectURL(image.src);
+    image.src = URL.createObjectURL(picture);
+    image.hidden = false;
+    status.textContent = `${method} for ${response.headers.get('x-explained-genre')}, ` +
+      `segment ${segment}: ${Number(response.headers.get('x-explain-seconds')).toFixed(2)} s on the server.`;
+  } catch (error) {
+    status.textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- wiring ----------------------------------------------------------------------
+
+function wire() {
+  window.addEventListener('hashchange', showPage);
+  $('file-input').addEventListener('change', (event) => {
+    const [file] = event.target.files;
+    if (file) analyze(file);
+  });
+  const zone = $('drop-zone');
+  for (const name of ['dragenter', 'dragover']) {
+    zone.addEventListener(name, (event) => { event.preventDefault(); zone.classList.add('over'); });
+  }
+  for (const name of ['dragleave', 'drop']) zone.addEventListener(name, () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    const [file] = event.dataTransfer.files;
+    if (file) analyze(file);
+  });
+  // A file dropped anywhere else must not make the browser navigate away from the page.
+  window.addEventListener('dragover', (event) => event.preventDefault());
+  window.addEventListener('drop', (event) => event.preventDefault());
+  $('aggregation').addEventListener('change', refreshPrediction);
+  $('top-k').addEventListener('input', () => { $('top-k-value').textContent = $('top-k').value; });
+  $('top-k').addEventListener('change', refreshPrediction);
+  $('whole-track').addEventListener('change', () => { if (app.file) analyze(app.file); });
+  for (const id of ['show-segments', 'show-waveform', 'show-mel']) $(id).addEventListener('change', applyToggles);
+  $('explain-button').addEventListener('click', explain);
+  $('player').addEventListener('timeupdate', () => {
+    app.cursor = $('player').currentTime;
+    if (app.analysis) drawWaveform();
+  });
+}
+
+wire();
+showPage();
+loadModel().then(() => document.body.dataset.ready = 'true').catch((error) => setStatus(`Cannot reach the server: ${error.message}`, true));

@@ -1,0 +1,403 @@
+//! The JSON API's handlers.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dsp::{Coverage, FeatureKind, FeatureScale, Features};
+use figures::{Heatmap, Palette};
+use models::infer::{Aggregation, Prediction};
+use serde::Deserialize;
+use xai::Method;
+
+use crate::AppState;
+use crate::analysis::{Analysis, features_of, new_id, wav_bytes};
+
+/// Widest mel picture, in spectrogram columns (longer analyses are averaged down).
+const MEL_PICTURE_COLUMNS: usize = 1_400;
+
+/// An error answer: a status and `{"error": message}`.
+pub(crate) struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn internal(message: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, message.to_string())
+}
+
+pub(crate) async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+pub(crate) async fn model(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let header = &state.classifier.checkpoint().header;
+    let features = &header.features;
+    Json(serde_json::json!({
+        "model": header.model.name(),
+        "labels": header.labels,
+        "device": state.device.describe(),
+        "input": [features.n_mels, features.n_frames()],
+        "segments_per_clip": features.segments_per_clip,
+        "segment_seconds": features.segment_seconds(),
+        "sample_rate": features.sample_rate,
+        "features": match features.kind {
+            FeatureKind::SeedLogMel => "log-mel (dB), standardised per segment",
+            FeatureKind::Musicnn => "musicnn log-compressed mel",
+        },
+        "methods": Method::ALL.map(Method::name),
+    }))
+}
+
+/// How to combine and show segment probabilities.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ViewQuery {
+    top_k: Option<usize>,
+    aggregate: Option<String>,
+    whole_track: Option<bool>,
+}
+
+impl ViewQuery {
+    fn parse(query: Result<Query<ViewQuery>, QueryRejection>) -> Result<(Aggregation, usize, Coverage), ApiError> {
+        let Query(query) = query.map_err(|e| bad(e.body_text()))?;
+        let aggregation: Aggregation = query.aggregate.as_deref().unwrap_or("mean").parse().map_err(bad)?;
+        let coverage = if query.whole_track.unwrap_or(false) { Coverage::WholeTrack } else { Coverage::Clip };
+        Ok((aggregation, query.top_k.unwrap_or(3).max(1), coverage))
+    }
+}
+
+/// Which segment to explain, how, and for which genre.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExplainQuery {
+    segment: Option<usize>,
+    method: Option<String>,
+    target: Option<String>,
+    whole_track: Option<bool>,
+}
+
+/// An [`ExplainQuery`] checked against the model and the analysis.
+struct ExplainRequest {
+    segment: usize,
+    method: Method,
+    /// `None`: the segment's predicted genre.
+    target: Option<usize>,
+}
+
+impl ExplainQuery {
+    fn parse(query: Result<Query<ExplainQuery>, QueryRejection>) -> Result<ExplainQuery, ApiError> {
+        query.map(|Query(q)| q).map_err(|e| bad(e.body_text()))
+    }
+
+    fn check(&self, labels: &[String], segments: usize) -> Result<ExplainRequest, ApiError> {
+        let segment = self.segment.unwrap_or(0);
+        if segment >= segments {
+            return Err(bad(format!(
+                "segment {segment}: the analysis has {segments} segments (0 to {})",
+                segments - 1
+            )));
+        }
+        let method: Method = self.method.as_deref().unwrap_or("integrated-gradients").parse().map_err(bad)?;
+        let target = match self.target.as_deref().unwrap_or("predicted") {
+            "predicted" => None,
+            genre => Some(labels.iter().position(|l| l == genre).ok_or_else(|| {
+                bad(format!("target {genre:?} is not one of the model's genres ({})", labels.join(", ")))
+            })?),
+        };
+        Ok(ExplainRequest { segment, method, target })
+    }
+}
+
+/// Reads the multipart field `file`: the client's file name and the bytes.
+async fn read_upload(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(String, Bytes), ApiError> {
+    // 413 stays 413 (body over the limit); other multipart faults are 400.
+    let upload_error = |status: StatusCode, text: String| {
+        ApiError(if status == StatusCode::PAYLOAD_TOO_LARGE { status } else { StatusCode::BAD_REQUEST }, text)
+    };
+    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
+    loop {
+        let field = multipart.next_field().await.map_err(|e| upload_error(e.status(), e.body_text()))?;
+        let Some(field) = field else { return Err(bad("no multipart field named \"file\"")) };
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("upload").to_string();
+            let bytes = field.bytes().await.map_err(|e| upload_error(e.status(), e.body_text()))?;
+            return Ok((name, bytes));
+        }
+    }
+}
+
+/// Runs `work` on the blocking pool once a worker is free; 503 if the queue is full.
+async fn on_worker<T: Send + 'static>(
+    state: &Arc<AppState>,
+    work: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let Ok(_admitted) = state.admitted.try_acquire() else {
+        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "the server is busy; try again".into()));
+    };
+    let _running =
+        state.running.acquire().await.map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let worker = state.clone();
+    tokio::task::spawn_blocking(move || work(&worker)).await.map_err(internal)?
+}
+
+pub(crate) async fn predict(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ViewQuery>, QueryRejection>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<Prediction>, ApiError> {
+    let (aggregation, top_k, coverage) = ViewQuery::parse(query)?;
+    let (name, bytes) = read_upload(multipart).await?;
+    on_worker(&state, move |state| {
+        let features = state.upload_features(&name, &bytes, coverage)?;
+        let segments = state.classifier.probabilities(&features, 32).map_err(internal)?;
+        Ok(Json(state.prediction(name, &segments, aggregation, top_k)))
+    })
+    .await
+}
+
+pub(crate) async fn analyze(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ViewQuery>, QueryRejection>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (aggregation, top_k, coverage) = ViewQuery::parse(query)?;
+    let (name, bytes) = read_upload(multipart).await?;
+    on_worker(&state, move |state| {
+        let (features, decibels, playback, envelope) =
+            state.with_upload(&name, &bytes, |path| features_of(&state.extractor, path, coverage))?;
+        let probabilities = state.classifier.probabilities(&features, 32).map_err(internal)?;
+        let config = state.extractor.config();
+        let analysis = Arc::new(Analysis {
+            id: new_id(),
+            name,
+            coverage,
+            features,
+            decibels,
+            probabilities,
+            playback,
+            sample_rate: config.sample_rate,
+            envelope,
+        });
+        state.analyses.insert(analysis.clone());
+        let prediction = state.prediction(analysis.name.clone(), &analysis.probabilities, aggregation, top_k);
+        Ok(Json(serde_json::json!({
+            "id": analysis.id,
+            "whole_track": coverage == Coverage::WholeTrack,
+            "segment_seconds": config.segment_seconds(),
+            "duration_s": analysis.probabilities.len() as f64 * config.segment_seconds(),
+            "playback_s": analysis.playback.len() as f64 / f64::from(config.sample_rate),
+            "waveform": analysis.envelope,
+            "prediction": prediction,
+        })))
+    })
+    .await
+}
+
+impl AppState {
+    fn analysis(&self, id: &str) -> Result<Arc<Analysis>, ApiError> {
+        self.analyses.get(id).ok_or_else(|| {
+            ApiError(StatusCode::NOT_FOUND, format!("no analysis {id:?} (the server keeps only the most recent ones)"))
+        })
+    }
+
+    fn prediction(&self, name: String, segments: &[Vec<f32>], aggregation: Aggregation, top_k: usize) -> Prediction {
+        Prediction::new(
+            name,
+            self.device.describe(),
+            self.classifier.labels(),
+            segments,
+            aggregation,
+            top_k,
+            self.extractor.config().segment_seconds(),
+        )
+    }
+
+    /// Writes the upload to the server's folder, runs `read` on it, removes it. A
+    /// decoding error names the upload, never the server's own path.
+    fn with_upload<T>(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        read: impl FnOnce(&std::path::Path) -> dsp::Result<T>,
+    ) -> Result<T, ApiError> {
+        // Only the extension of the client's name is used, and only if it is a known one.
+        let extension = std::path::Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .filter(|e| dsp::AUDIO_EXTENSIONS.contains(&e.as_str()))
+            .unwrap_or_else(|| "bin".into());
+        let path = self.uploads.join(format!("{}.{extension}", self.next_upload.fetch_add(1, Ordering::Relaxed)));
+        std::fs::write(&path, bytes).map_err(|e| internal(format!("cannot store the upload: {e}")))?;
+        let result = read(&path);
+        let _ = std::fs::remove_file(&path);
+        let shown = path.display().to_string();
+        result.map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string().replace(&shown, name)))
+    }
+
+    fn upload_features(&self, name: &str, bytes: &[u8], coverage: Coverage) -> Result<Features, ApiError> {
+        self.with_upload(name, bytes, |path| self.extractor.extract_with(path, coverage, FeatureScale::Standardized))
+    }
+
+    /// Explains one segment of `features`; the attribution and the explained class.
+    fn explain_segment(&self, features: &Features, request: &ExplainRequest) -> Result<xai::Attribution, ApiError> {
+        let input = features.segment(request.segment);
+        let target = request.target.unwrap_or_else(|| self.explainer.predicted(input));
+        self.explainer.explain(request.method, input, target).map_err(internal)
+    }
+}
+
+pub(crate) async fn reaggregate(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    query: Result<Query<ViewQuery>, QueryRejection>,
+) -> Result<Json<Prediction>, ApiError> {
+    let (aggregation, top_k, _) = ViewQuery::parse(query)?;
+    let analysis = state.analysis(&id)?;
+    Ok(Json(state.prediction(analysis.name.clone(), &analysis.probabilities, aggregation, top_k)))
+}
+
+pub(crate) async fn audio(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let analysis = state.analysis(&id)?;
+    let bytes = wav_bytes(&analysis.playback, analysis.sample_rate).map_err(internal)?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"))], bytes).into_response())
+}
+
+fn png(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))], bytes).into_response()
+}
+
+pub(crate) async fn mel_picture(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let analysis = state.analysis(&id)?;
+    on_worker(&state, move |state| {
+        let config = state.extractor.config();
+        let [segments, rows, frames] = analysis.decibels.shape();
+        // Segments side by side: row r of the picture is band r of every segment.
+        let columns = segments * frames;
+        let mut values = vec![0.0f32; rows * columns];
+        for s in 0..segments {
+            for (r, band) in analysis.decibels.segment(s).chunks_exact(frames).enumerate() {
+                values[r * columns + s * frames..r * columns + (s + 1) * frames].copy_from_slice(band);
+            }
+        }
+        let (values, columns) = average_columns(&values, rows, columns, MEL_PICTURE_COLUMNS);
+        let (title, bar) = match config.kind {
+            FeatureKind::SeedLogMel => ("log-mel spectrogram", "dB (re. segment max)"),
+            FeatureKind::Musicnn => ("log-compressed mel spectrogram (musicnn)", "log10(10000 x + 1)"),
+        };
+        let map = Heatmap::new(format!("{}: {title}", analysis.name), values, rows, columns)
+            .with_x_range(0.0, segments as f64 * config.segment_seconds(), "time (s)")
+            .with_row_labels(xai::mel_row_labels(config), 6, "mel band (centre)")
+            .with_palette(Palette::Magma)
+            .with_colour_bar(bar);
+        Ok(png(figures::render_png(&[map], 1, (1400, 380)).map_err(internal)?))
+    })
+    .await
+}
+
+/// `values` `[rows, columns]` with runs of columns averaged so that at most `max`
+/// remain.
+fn average_columns(values: &[f32], rows: usize, columns: usize, max: usize) -> (Vec<f32>, usize) {
+    if columns <= max {
+        return (values.to_vec(), columns);
+    }
+    let out_columns = max;
+    let mut out = vec![0.0; rows * out_columns];
+    for r in 0..rows {
+        let row = &values[r * columns..(r + 1) * columns];
+        for c in 0..out_columns {
+            let run = &row[c * columns / out_columns..(c + 1) * columns / out_columns];
+            out[r * out_columns + c] = run.iter().sum::<f32>() / run.len().max(1) as f32;
+        }
+    }
+    (out, out_columns)
+}
+
+pub(crate) async fn explain_picture(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    query: Result<Query<ExplainQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = ExplainQuery::parse(query)?;
+    let analysis = state.analysis(&id)?;
+    let request = query.check(state.classifier.labels(), analysis.features.n_segments())?;
+    on_worker(&state, move |state| {
+        let started = std::time::Instant::now();
+        let attribution = state.explain_segment(&analysis.features, &request)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let config = state.extractor.config();
+        let start = request.segment as f64 * config.segment_seconds();
+        let genre = &state.classifier.labels()[attribution.target];
+        let caption = format!(
+            "{}, segment {} ({start:.0}-{:.0} s), for {genre}",
+            analysis.name,
+            request.segment,
+            start + config.segment_seconds()
+        );
+        let maps = xai::explanation_heatmaps(
+            analysis.features.segment(request.segment),
+            &[attribution],
+            config,
+            start,
+            &caption,
+        );
+        let mut response = png(figures::render_png(&maps, 2, (760, 420)).map_err(internal)?);
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(genre) {
+            headers.insert("x-explained-genre", value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&format!("{seconds:.3}")) {
+            headers.insert("x-explain-seconds", value);
+        }
+        Ok(response)
+    })
+    .await
+}
+
+pub(crate) async fn explain(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ExplainQuery>, QueryRejection>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let query = ExplainQuery::parse(query)?;
+    let (name, bytes) = read_upload(multipart).await?;
+    on_worker(&state, move |state| {
+        let coverage = if query.whole_track.unwrap_or(false) { Coverage::WholeTrack } else { Coverage::Clip };
+        let features = state.upload_features(&name, &bytes, coverage)?;
+        let request = query.check(state.classifier.labels(), features.n_segments())?;
+        let started = std::time::Instant::now();
+        let attribution = state.explain_segment(&features, &request)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let segment_seconds = state.extractor.config().segment_seconds();
+        Ok(Json(serde_json::json!({
+            "file": name,
+            "method": request.method.name(),
+            "segment": request.segment,
+            "start_s": request.segment as f64 * segment_seconds,
+            "end_s": (request.segment + 1) as f64 * segment_seconds,
+            "target": state.classifier.labels()[attribution.target],
+            "labels": state.classifier.labels(),
+            "shape": attribution.shape,
+            "values": attribution.values,
+            "completeness_error": attribution.completeness_error,
+            "seconds": seconds,
+        })))
+    })
+    .await
+}

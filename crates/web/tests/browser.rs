@@ -1,0 +1,280 @@
+//! The page in a real headless Chromium, driven over the DevTools protocol: open it,
+//! upload a file through the file input, see the top-K chart and the segment table,
+//! change the aggregation and the top-K slider and see exactly the answers the library
+//! gives, without a second upload; then ask for an explanation picture.
+//!
+//! Needs Chromium: `chromium` (Debian's package), `chromium-browser`, `google-chrome`,
+//! or the path in `$CHROMIUM`. `cargo xtask test` installs or finds it.
+//! The page's screenshot is written to `$CARGO_TARGET_TMPDIR/web_page.png`.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use models::DeviceKind;
+use models::checkpoint::Checkpoint;
+use models::infer::{Aggregation, Classifier, Prediction};
+use serde_json::{Value, json};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+use web::{AppState, Limits};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The Chromium to drive: `$CHROMIUM`, else the first of the usual names on `PATH`.
+fn chromium() -> PathBuf {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    let names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        for name in names {
+            if dir.join(name).is_file() {
+                return dir.join(name);
+            }
+        }
+    }
+    panic!("no Chromium found (tried $CHROMIUM and {names:?} on PATH); `cargo xtask test` installs Debian's chromium");
+}
+
+/// A headless Chromium with one page, spoken to over the DevTools protocol.
+struct Browser {
+    child: Child,
+    socket: WebSocket<MaybeTlsStream<TcpStream>>,
+    session: String,
+    next_id: u64,
+    profile: PathBuf,
+}
+
+impl Browser {
+    fn launch() -> Browser {
+        let profile = std::env::temp_dir().join(format!("genre-web-chromium-{}", std::process::id()));
+        let mut child = Command::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Chromium prints the browser's DevTools address on stderr.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("ws://") {
+                    let _ = sender.send(line[at..].trim().to_string());
+                }
+            }
+        });
+        let address = receiver.recv_timeout(Duration::from_secs(60)).expect("Chromium printed no DevTools address");
+        let (socket, _) = tungstenite::connect(address.as_str()).unwrap();
+        let mut browser = Browser { child, socket, session: String::new(), next_id: 0, profile };
+        let target = browser.call("Target.createTarget", json!({ "url": "about:blank" }));
+        let attached =
+            browser.call("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true }));
+        browser.session = attached["sessionId"].as_str().unwrap().to_string();
+        browser.page(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": false }),
+        );
+        browser
+    }
+
+    /// Sends a command (to the page's session unless `session` is empty) and waits for
+    /// its answer, skipping events.
+    fn send(&mut self, session: &str, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = json!({ "id": id, "method": method, "params": params });
+        if !session.is_empty() {
+            message["sessionId"] = json!(session);
+        }
+        self.socket.send(Message::Text(message.to_string().into())).unwrap();
+        loop {
+            let Message::Text(text) = self.socket.read().unwrap() else { continue };
+            let answer: Value = serde_json::from_str(text.as_str()).unwrap();
+            if answer["id"] == json!(id) {
+                assert!(answer.get("error").is_none(), "{method}: {}", answer["error"]);
+                return answer["result"].clone();
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.send("", method, params)
+    }
+
+    fn page(&mut self, method: &str, params: Value) -> Value {
+        let session = self.session.clone();
+        self.send(&session, method, params)
+    }
+
+    /// The value of a JavaScript expression in the page.
+    fn eval(&mut self, expression: &str) -> Value {
+        let result = self
+            .page("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }));
+        assert!(result.get("exceptionDetails").is_none(), "{expression}: {}", result["exceptionDetails"]);
+        result["result"]["value"].clone()
+    }
+
+    /// Waits until `condition` is true in the page.
+    fn wait_for(&mut self, condition: &str, timeout: Duration) {
+        let started = Instant::now();
+        while self.eval(condition) != json!(true) {
+            let status = self.eval("document.getElementById('status')?.textContent ?? ''");
+            assert!(started.elapsed() < timeout, "timed out waiting for `{condition}` (status: {status})");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Puts `file` into the `<input type=file>` matched by `selector`, as a user choosing
+    /// it would (the page receives its change event).
+    fn choose_file(&mut self, selector: &str, file: &Path) {
+        let document = self.page("DOM.getDocument", json!({ "depth": 0 }));
+        let node =
+            self.page("DOM.querySelector", json!({ "nodeId": document["root"]["nodeId"], "selector": selector }));
+        self.page("DOM.setFileInputFiles", json!({ "nodeId": node["nodeId"], "files": [file] }));
+    }
+
+    fn screenshot(&mut self, path: &Path) {
+        let shot = self.page("Page.captureScreenshot", json!({ "format": "png", "captureBeyondViewport": true }));
+        let bytes = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// `[genre, probability]` of each bar of the top-K chart.
+fn chart(browser: &mut Browser) -> Vec<(String, f64)> {
+    let rows = browser.eval(
+        "[...document.querySelectorAll('#top-k-chart .bar-row')].map(r => [r.dataset.genre, Number(r.dataset.probability)])",
+    );
+    rows.as_array().unwrap().iter().map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_f64().unwrap())).collect()
+}
+
+fn expected_chart(prediction: &Prediction) -> Vec<(String, f64)> {
+    prediction.top_k.iter().map(|t| (t.genre.clone(), f64::from(t.probability))).collect()
+}
+
+fn assert_same_chart(shown: &[(String, f64)], expected: &[(String, f64)]) {
+    assert_eq!(shown.len(), expected.len(), "{shown:?} vs {expected:?}");
+    for ((genre, p), (want_genre, want)) in shown.iter().zip(expected) {
+        assert_eq!(genre, want_genre, "{shown:?} vs {expected:?}");
+        assert!((p - want).abs() < 1e-6, "{shown:?} vs {expected:?}");
+    }
+}
+
+#[test]
+fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
+    let clip = repo().join("fixtures/audio/music_22050_flac.flac");
+    let bundled = repo().join("xtask/assets/bundled.gmdl");
+
+    // What the library answers for this file, under two aggregations.
+    let checkpoint = Checkpoint::load(&bundled).unwrap();
+    let extractor = dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
+    let classifier = Classifier::new(checkpoint.clone(), &DeviceKind::Cpu.device().unwrap()).unwrap();
+    let segments = classifier.probabilities(&extractor.extract(&clip).unwrap(), 32).unwrap();
+    let answer = |aggregation, k| {
+        Prediction::new(
+            "x".into(),
+            "cpu",
+            classifier.labels(),
+            &segments,
+            aggregation,
+            k,
+            extractor.config().segment_seconds(),
+        )
+    };
+    let (mean, vote) = (answer(Aggregation::Mean, 3), answer(Aggregation::Vote, 3));
+    assert_ne!(expected_chart(&mean), expected_chart(&vote), "pick a file where the aggregations differ");
+
+    // The server, on a loopback port.
+    let state: Arc<AppState> = AppState::new(checkpoint, DeviceKind::Cpu, Limits::default()).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = web::router(state.clone());
+    runtime.spawn(async move { axum::serve(listener, router).await });
+
+    let mut browser = Browser::launch();
+    browser.page("Page.navigate", json!({ "url": url }));
+    browser.wait_for("document.body?.dataset.ready === 'true'", Duration::from_secs(30));
+    let facts = browser.eval("document.getElementById('model-facts').textContent");
+    assert!(facts.as_str().unwrap().contains("96 x 187"), "{facts}");
+
+    // Upload through the file input: the chart and the segment table appear.
+    browser.choose_file("#file-input", &clip);
+    browser.wait_for(
+        "document.querySelectorAll('#segments tbody tr').length === 10 \
+         && document.querySelectorAll('#top-k-chart .bar-row').length === 3",
+        Duration::from_secs(60),
+    );
+    assert_same_chart(&chart(&mut browser), &expected_chart(&mean));
+    let table = browser.eval("document.getElementById('segments').tBodies[0].innerText");
+    let first_row =
+        browser.eval("[...document.getElementById('segments').tBodies[0].rows[0].cells].map(c => c.textContent)");
+    let top = segments[0].iter().enumerate().fold(0, |b, (i, &v)| if v > segments[0][b] { i } else { b });
+    assert_eq!(first_row[2], json!(classifier.labels()[top]), "{first_row}");
+    assert_eq!(browser.eval("document.getElementById('prediction').textContent"), json!(mean.prediction));
+    browser.wait_for(
+        "document.getElementById('mel').complete && document.getElementById('mel').naturalWidth > 0",
+        Duration::from_secs(30),
+    );
+
+    // Majority vote: the chart shows the vote's numbers; the segments stay as they were.
+    browser.eval("(() => { const s = document.getElementById('aggregation'); s.value = 'vote'; s.dispatchEvent(new Event('change')); })()");
+    browser.wait_for("document.getElementById('aggregate-name').textContent === '(vote)'", Duration::from_secs(30));
+    assert_same_chart(&chart(&mut browser), &expected_chart(&vote));
+    assert_eq!(browser.eval("document.getElementById('segments').tBodies[0].innerText"), table);
+
+    // Top-K slider to 2: two bars, the vote's top two.
+    browser.eval("(() => { const s = document.getElementById('top-k'); s.value = '2'; s.dispatchEvent(new Event('change')); })()");
+    browser.wait_for("document.querySelectorAll('#top-k-chart .bar-row').length === 2", Duration::from_secs(30));
+    assert_same_chart(&chart(&mut browser), &expected_chart(&vote)[..2]);
+    assert_eq!(state.uploads_received(), 1, "changing the settings must not upload again");
+
+    // The table toggle hides the table.
+    browser.eval("(() => { const c = document.getElementById('show-segments'); c.click(); })()");
+    assert_eq!(browser.eval("document.getElementById('segments-card').hidden"), json!(true));
+    browser.eval("document.getElementById('show-segments').click()");
+
+    // An explanation of segment 3 by Grad-CAM.
+    browser.eval("(() => { document.getElementById('explain-segment').value = '3'; document.getElementById('explain-method').value = 'grad-cam'; document.getElementById('explain-button').click(); })()");
+    browser.wait_for(
+        "!document.getElementById('explanation').hidden && document.getElementById('explanation').naturalWidth > 0",
+        Duration::from_secs(120),
+    );
+    let status = browser.eval("document.getElementById('explain-status').textContent");
+    assert!(status.as_str().unwrap().starts_with("grad-cam for "), "{status}");
+
+    // Back to the mean for the screenshot.
+    browser.eval("(() => { const s = document.getElementById('aggregation'); s.value = 'mean'; s.dispatchEvent(new Event('change')); })()");
+    browser.wait_for("document.getElementById('aggregate-name').textContent === '(mean)'", Duration::from_secs(30));
+    browser.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("web_page.png"));
+}
