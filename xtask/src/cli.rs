@@ -52,6 +52,9 @@ pub enum Command {
     /// Tag audio with pretrained musicnn (zero-shot): top tags overall and over time,
     /// and a taggram picture.
     Tags(TagsArgs),
+    /// Pretrained musicnn embeddings of every segment of a collection, for your own
+    /// classifier: `embeddings.npy` ([segments, E] f32) and `segments.csv`.
+    Embed(EmbedArgs),
     /// Run the whole test suite (what CI runs).
     Test(TestArgs),
 }
@@ -479,6 +482,28 @@ pub struct TrainArgs {
     /// CPU threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// The collection (folder-per-genre or GTZAN layout).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The tagger: msd or mtt.
+    #[arg(long, default_value = "msd")]
+    pub model: String,
+    /// pools, penultimate or taggram.
+    #[arg(long, default_value = "pools")]
+    pub layer: String,
+    /// Every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Output folder.
+    #[arg(long, default_value = "out/embed")]
+    pub out: PathBuf,
+    /// The feature (and embedding) cache folder.
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

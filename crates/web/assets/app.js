@@ -217,7 +217,9 @@ function renderTimeline() {
   });
   const step = Math.max(1, Math.ceil(n / 12));
   for (let i = 0; i <= n; i += step) {
-    const label = svg('text', { x: Math.min(i * w, width - 12).toFixed(1), y: height + 14, class: 'tick' });
+    const x = i * w;
+    const anchor = x > width - 30 ? 'end' : x < 30 ? 'start' : 'middle';
+    const label = svg('text', { x: x.toFixed(1), y: height + 14, class: 'tick', 'text-anchor': anchor });
     label.textContent = `${seconds(i * app.analysis.segment_seconds)} s`;
     plot.append(label);
   }
@@ -318,8 +320,9 @@ function wire() {
   window.addEventListener('dragover', (event) => event.preventDefault());
   window.addEventListener('drop', (event) => event.preventDefault());
   $('aggregation').addEventListener('change', refreshPrediction);
-  $('top-k').addEventListener('input', () => { $('top-k-value').textContent = $('top-k').value; });
-  $('top-k').addEventListener('change', refreshPrediction);
+  const showTopK = () => { $('top-k-value').textContent = $('top-k').value; };
+  $('top-k').addEventListener('input', showTopK);
+  $('top-k').addEventListener('change', () => { showTopK(); refreshPrediction(); });
   $('whole-track').addEventListener('change', () => { if (app.file) analyze(app.file); });
   for (const id of ['show-segments', 'show-waveform', 'show-mel']) $(id).addEventListener('change', applyToggles);
   $('explain-button').addEventListener('click', explain);

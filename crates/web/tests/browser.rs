@@ -155,8 +155,14 @@ impl Browser {
         self.page("DOM.setFileInputFiles", json!({ "nodeId": node["nodeId"], "files": [file] }));
     }
 
+    /// A picture of the whole page (the window is made as tall as the page first).
     fn screenshot(&mut self, path: &Path) {
-        let shot = self.page("Page.captureScreenshot", json!({ "format": "png", "captureBeyondViewport": true }));
+        let height = self.eval("document.documentElement.scrollHeight").as_u64().unwrap();
+        self.page(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 1400, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+        );
+        let shot = self.page("Page.captureScreenshot", json!({ "format": "png" }));
         let bytes = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
@@ -192,7 +198,7 @@ fn assert_same_chart(shown: &[(String, f64)], expected: &[(String, f64)]) {
 
 #[test]
 fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
-    let clip = repo().join("fixtures/audio/music_22050_flac.flac");
+    let clip = repo().join("examples/audio/demo_rock_30s.flac");
     let bundled = repo().join("xtask/assets/bundled.gmdl");
 
     // What the library answers for this file, under two aggregations.

@@ -8,6 +8,7 @@ mod bundle;
 mod cache;
 mod compare;
 mod eda;
+mod embed;
 mod eval;
 mod explain;
 mod features;
@@ -44,6 +45,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Split(args) => split::run(args),
         Command::Tags(args) => tags::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bundle(args) => bundle::run(args),
         Command::Explain(args) => explain::run(args),
