@@ -176,6 +176,9 @@ pub enum BenchCommand {
     Features(BenchFeaturesArgs),
     /// Time a model's inference on 10 segments and its training step; last line is JSON.
     Model(BenchModelArgs),
+    /// Training throughput (segments per second), against PyTorch in the same run with
+    /// `--torch`; last line is JSON.
+    Train(BenchModelArgs),
     /// Time musicnn embedding extraction per 30 s track (decode, features, all ten
     /// patches through the tagger), against the Python package; last line is JSON.
     Musicnn(BenchMusicnnArgs),

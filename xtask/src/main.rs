@@ -11,8 +11,32 @@ mod reference;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc. Burn's CPU backend allocates and frees tensors of
+/// tens of megabytes every training step; glibc returns those to the kernel at once
+/// (they are above its mmap threshold), so every step paid for fresh zeroed pages
+/// again: 29 % of a CRNN training step was page-fault handling in the kernel.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in the bundled mimalloc 2.x's `mimalloc.h` (the 16th option).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory stays with the process for reuse instead of going back to the kernel
+/// after mimalloc's 10 ms: the next training step or request needs the same buffers,
+/// and fresh pages must be zeroed by the kernel (about 5 % of a CRNN training step even
+/// with a 1 s delay). The peak is unchanged (a CRNN-BiGRU training step peaked at
+/// 0.74 GB either way); the process just keeps it. `MIMALLOC_PURGE_DELAY` in the
+/// environment (milliseconds) overrides this.
+fn keep_freed_memory() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: setting an option is thread-safe in mimalloc and takes plain integers.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
+}
+
 fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
+    keep_freed_memory();
     let cli = cli::Cli::parse();
     match commands::run(cli.command) {
         Ok(code) => code,

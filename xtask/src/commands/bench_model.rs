@@ -30,21 +30,7 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<ExitCode> {
         let _ = model.forward(x.clone()).into_data();
     });
 
-    // Training step on an autodiff device.
-    let train_device = device.clone().autodiff();
-    train_device.seed(42);
-    let mut model = config.init(&train_device);
-    let mut optim = AdamConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
-    let x = Tensor::<3>::random([args.batch, 128, 130], Distribution::Normal(0.0, 1.0), &train_device);
-    let labels: Vec<i64> = (0..args.batch as i64).map(|i| i % 10).collect();
-    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [args.batch]), &train_device);
-    let train = median_time(args.steps, || {
-        let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-3, model.clone(), grads);
-    });
-
+    let train = training_step_seconds(arch, args.batch, args.steps, &device);
     let parameters = model.num_params();
     let mut summary = serde_json::json!({
         "framework": "burn 0.22.1 (flex)",
@@ -72,6 +58,25 @@ pub fn run(args: BenchModelArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Median seconds of one training step (forward, cross-entropy, backward, Adam) of a
+/// fresh `arch` model (10 classes) on random input `[batch, 128, 130]`, after two
+/// warm-up steps: what `torch_reference.py bench` measures.
+pub fn training_step_seconds(arch: Architecture, batch: usize, steps: usize, device: &Device) -> f64 {
+    let train_device = device.clone().autodiff();
+    train_device.seed(42);
+    let mut model = arch.default_config(10).init(&train_device);
+    let mut optim = AdamConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
+    let x = Tensor::<3>::random([batch, 128, 130], Distribution::Normal(0.0, 1.0), &train_device);
+    let labels: Vec<i64> = (0..batch as i64).map(|i| i % 10).collect();
+    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &train_device);
+    median_time(steps, || {
+        let loss = loss_fn.forward(model.forward(x.clone()), y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model.clone(), grads);
+    })
 }
 
 fn median_time(steps: usize, mut step: impl FnMut()) -> f64 {

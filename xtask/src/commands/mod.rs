@@ -4,6 +4,7 @@ mod bench_features;
 mod bench_model;
 mod bench_musicnn;
 mod bench_serve;
+mod bench_train;
 mod bundle;
 mod cache;
 mod compare;
@@ -32,6 +33,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Bench(BenchCommand::Model(args)) => bench_model::run(args),
+        Command::Bench(BenchCommand::Train(args)) => bench_train::run(args),
         Command::Bench(BenchCommand::Musicnn(args)) => bench_musicnn::run(args),
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run(args),
         Command::Test(args) => test::run(args),
