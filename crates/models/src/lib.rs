@@ -30,6 +30,7 @@ pub mod checkpoint;
 pub mod crnn;
 pub mod data;
 mod device;
+mod dropout;
 mod error;
 pub mod infer;
 mod layers;
@@ -41,5 +42,6 @@ pub mod transformer;
 
 pub use arch::{Architecture, CamForward, GenreModel, ModelConfig};
 pub use device::DeviceKind;
+pub use dropout::FastDropout;
 pub use error::{ModelError, Result};
 pub use state_dict::{NamedTensor, StateDict};

@@ -22,10 +22,10 @@
 use std::str::FromStr;
 
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig1d, PaddingConfig2d, Relu,
-};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig1d, PaddingConfig2d, Relu};
 use burn::prelude::*;
+
+use crate::dropout::FastDropout;
 use serde::{Deserialize, Serialize};
 
 use crate::layers;
@@ -118,7 +118,7 @@ pub struct Musicnn {
     dense_activation: Relu,
     dense_norm: BatchNorm,
     /// Present in the package's graph (rate 0.5) and inactive at inference.
-    dropout: Dropout,
+    dropout: FastDropout,
     output: Linear,
 }
 
@@ -207,7 +207,7 @@ impl MusicnnConfig {
             dense: LinearConfig::new(self.pool_features(), self.backend_units).init(device),
             dense_activation: Relu::new(),
             dense_norm: Self::norm(self.backend_units).init(device),
-            dropout: DropoutConfig::new(0.5).init(),
+            dropout: FastDropout::new(0.5),
             output: LinearConfig::new(self.backend_units, self.n_tags).init(device),
         }
     }
@@ -467,7 +467,7 @@ pub struct TransferHeadConfig {
 #[derive(Module, Debug)]
 pub struct TransferHead {
     norm: BatchNorm,
-    dropout: Dropout,
+    dropout: FastDropout,
     hidden: Linear,
     activation: Relu,
     output: Linear,
@@ -478,7 +478,7 @@ impl TransferHeadConfig {
     pub fn init(&self, device: &Device) -> TransferHead {
         TransferHead {
             norm: BatchNormConfig::new(self.n_inputs).init(device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: FastDropout::new(self.dropout),
             hidden: LinearConfig::new(self.n_inputs, self.hidden).init(device),
             activation: Relu::new(),
             output: LinearConfig::new(self.hidden, self.n_classes).init(device),
@@ -488,7 +488,7 @@ impl TransferHeadConfig {
     pub(crate) fn load_from(&self, l: &mut Loader<'_>, prefix: &str, device: &Device) -> TransferHead {
         TransferHead {
             norm: layers::load_batchnorm(l, &format!("{prefix}norm"), self.n_inputs, device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: FastDropout::new(self.dropout),
             hidden: layers::load_linear(l, &format!("{prefix}hidden"), self.n_inputs, self.hidden, device),
             activation: Relu::new(),
             output: layers::load_linear(l, &format!("{prefix}output"), self.hidden, self.n_classes, device),

@@ -12,8 +12,10 @@
 
 use burn::module::Param;
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+
+use crate::dropout::FastDropout;
 use burn::tensor::ops::PadMode;
 
 use crate::layers;
@@ -58,7 +60,7 @@ pub struct SpecTransformer {
     positions: Param<Tensor<3>>,
     encoder: TransformerEncoder,
     norm: LayerNorm,
-    dropout: Dropout,
+    dropout: FastDropout,
     head: Linear,
     patch: usize,
 }
@@ -90,7 +92,7 @@ impl SpecTransformerConfig {
             positions: normal([1, self.tokens(), self.dim]),
             encoder: self.encoder().init(device),
             norm: LayerNormConfig::new(self.dim).init(device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: FastDropout::new(self.dropout),
             head: LinearConfig::new(self.dim, self.n_classes).init(device),
             patch: self.patch,
         }

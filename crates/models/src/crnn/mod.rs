@@ -15,8 +15,10 @@ mod recurrent;
 
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, Relu};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
+
+use crate::dropout::FastDropout;
 
 use recurrent::Recurrent;
 pub use recurrent::RecurrentKind;
@@ -55,7 +57,7 @@ pub struct ConvBlock {
     norm: BatchNorm,
     activation: Relu,
     pool: MaxPool2d,
-    dropout: Dropout,
+    dropout: FastDropout,
 }
 
 impl ConvBlock {
@@ -65,7 +67,7 @@ impl ConvBlock {
             norm,
             activation: Relu::new(),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            dropout: DropoutConfig::new(dropout).init(),
+            dropout: FastDropout::new(dropout),
         }
     }
 
@@ -89,7 +91,7 @@ impl ConvBlock {
 pub struct Crnn {
     blocks: Vec<ConvBlock>,
     recurrent: Recurrent,
-    head_dropout: Dropout,
+    head_dropout: FastDropout,
     hidden: Linear,
     head_activation: Relu,
     output: Linear,
@@ -115,7 +117,7 @@ impl CrnnConfig {
         Crnn {
             blocks,
             recurrent: Recurrent::init(self.recurrent, self.sequence_features(), self.hidden, device),
-            head_dropout: DropoutConfig::new(self.head_dropout).init(),
+            head_dropout: FastDropout::new(self.head_dropout),
             hidden: LinearConfig::new(2 * self.hidden, 128).init(device),
             head_activation: Relu::new(),
             output: LinearConfig::new(128, self.n_classes).init(device),
@@ -142,7 +144,7 @@ impl CrnnConfig {
         let model = Crnn {
             blocks,
             recurrent,
-            head_dropout: DropoutConfig::new(self.head_dropout).init(),
+            head_dropout: FastDropout::new(self.head_dropout),
             hidden: layers::load_linear(&mut l, "classifier.1", 2 * self.hidden, 128, device),
             head_activation: Relu::new(),
             output: layers::load_linear(&mut l, "classifier.4", 128, self.n_classes, device),
