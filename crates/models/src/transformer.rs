@@ -11,12 +11,12 @@
 //! in_proj_weight`, `linear1`, `norm1`, ...), as `torch_reference.py` defines them.
 
 use burn::module::Param;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
-use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use burn::tensor::ops::PadMode;
 
 use crate::dropout::FastDropout;
-use burn::tensor::ops::PadMode;
 
 use crate::layers;
 use crate::state_dict::{Loader, StateDict, put};
@@ -58,7 +58,7 @@ pub struct SpecTransformer {
     projection: Linear,
     class_token: Param<Tensor<3>>,
     positions: Param<Tensor<3>>,
-    encoder: TransformerEncoder,
+    encoder: Vec<EncoderLayer>,
     norm: LayerNorm,
     dropout: FastDropout,
     head: Linear,
@@ -76,8 +76,22 @@ impl SpecTransformerConfig {
         h * w + 1
     }
 
-    fn encoder(&self) -> TransformerEncoderConfig {
-        TransformerEncoderConfig::new(self.dim, self.ff, self.heads, self.layers).with_dropout(self.dropout)
+    fn encoder(&self, device: &Device) -> Vec<EncoderLayer> {
+        (0..self.layers)
+            .map(|_| EncoderLayer {
+                query: LinearConfig::new(self.dim, self.dim).init(device),
+                key: LinearConfig::new(self.dim, self.dim).init(device),
+                value: LinearConfig::new(self.dim, self.dim).init(device),
+                out_proj: LinearConfig::new(self.dim, self.dim).init(device),
+                linear1: LinearConfig::new(self.dim, self.ff).init(device),
+                linear2: LinearConfig::new(self.ff, self.dim).init(device),
+                norm1: LayerNormConfig::new(self.dim).init(device),
+                norm2: LayerNormConfig::new(self.dim).init(device),
+                activation: Gelu::new(),
+                dropout: FastDropout::new(self.dropout),
+                heads: self.heads,
+            })
+            .collect()
     }
 
     /// A model with fresh random weights (embeddings drawn as PyTorch's
@@ -90,7 +104,7 @@ impl SpecTransformerConfig {
             projection: LinearConfig::new(self.patch * self.patch, self.dim).init(device),
             class_token: normal([1, 1, self.dim]),
             positions: normal([1, self.tokens(), self.dim]),
-            encoder: self.encoder().init(device),
+            encoder: self.encoder(device),
             norm: LayerNormConfig::new(self.dim).init(device),
             dropout: FastDropout::new(self.dropout),
             head: LinearConfig::new(self.dim, self.n_classes).init(device),
@@ -106,20 +120,19 @@ impl SpecTransformerConfig {
         model.projection = layers::load_linear(&mut l, "proj", self.patch * self.patch, d, device);
         model.class_token = l.param("cls", [1, 1, d]);
         model.positions = l.param("pos", [1, self.tokens(), d]);
-        for (i, layer) in model.encoder.layers.iter_mut().enumerate() {
+        for (i, layer) in model.encoder.iter_mut().enumerate() {
             let p = format!("encoder.layers.{i}");
             let in_proj = l.tensor(&format!("{p}.self_attn.in_proj_weight"), [3 * d, d]);
             let in_bias = l.tensor(&format!("{p}.self_attn.in_proj_bias"), [3 * d]);
-            for (k, target) in [&mut layer.mha.query, &mut layer.mha.key, &mut layer.mha.value].into_iter().enumerate()
-            {
+            for (k, target) in [&mut layer.query, &mut layer.key, &mut layer.value].into_iter().enumerate() {
                 target.weight = Param::from_tensor(in_proj.clone().narrow(0, k * d, d).transpose());
                 target.bias = Some(Param::from_tensor(in_bias.clone().narrow(0, k * d, d)));
             }
-            layer.mha.output = layers::load_linear(&mut l, &format!("{p}.self_attn.out_proj"), d, d, device);
-            layer.pwff.linear_inner = layers::load_linear(&mut l, &format!("{p}.linear1"), d, self.ff, device);
-            layer.pwff.linear_outer = layers::load_linear(&mut l, &format!("{p}.linear2"), self.ff, d, device);
-            layer.norm_1 = layers::load_layernorm(&mut l, &format!("{p}.norm1"), d, device);
-            layer.norm_2 = layers::load_layernorm(&mut l, &format!("{p}.norm2"), d, device);
+            layer.out_proj = layers::load_linear(&mut l, &format!("{p}.self_attn.out_proj"), d, d, device);
+            layer.linear1 = layers::load_linear(&mut l, &format!("{p}.linear1"), d, self.ff, device);
+            layer.linear2 = layers::load_linear(&mut l, &format!("{p}.linear2"), self.ff, d, device);
+            layer.norm1 = layers::load_layernorm(&mut l, &format!("{p}.norm1"), d, device);
+            layer.norm2 = layers::load_layernorm(&mut l, &format!("{p}.norm2"), d, device);
         }
         model.norm = layers::load_layernorm(&mut l, "norm", d, device);
         model.head = layers::load_linear(&mut l, "head.1", d, self.n_classes, device);
@@ -132,7 +145,7 @@ impl SpecTransformer {
     /// Logits `[B, classes]` for features `[B, n_mels, frames]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
         let (tokens, _) = self.tokens_in(x);
-        let x = self.encoder.forward(TransformerEncoderInput::new(tokens));
+        let x = self.encoder.iter().fold(tokens, |x, layer| layer.forward(x));
         self.classify(x)
     }
 
@@ -148,9 +161,9 @@ impl SpecTransformer {
     /// (its gradient is kept, nothing flows past it), so this is for explanations only.
     pub fn forward_with_tokens(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<4>) {
         let (mut x, (gh, gw)) = self.tokens_in(x);
-        let last = self.encoder.layers.len().saturating_sub(1);
-        for layer in &self.encoder.layers[..last] {
-            x = layer.forward(x, None, None);
+        let last = self.encoder.len().saturating_sub(1);
+        for layer in &self.encoder[..last] {
+            x = layer.forward(x);
         }
         let [b, n, d] = x.dims();
         let cls = x.clone().slice([0..b, 0..1, 0..d]).detach();
@@ -159,7 +172,7 @@ impl SpecTransformer {
         let grid = x.slice([0..b, 1..n, 0..d]).reshape([b, gh, gw, d]).permute([0, 3, 1, 2]).detach().require_grad();
         let patches = grid.clone().permute([0, 2, 3, 1]).reshape([b, gh * gw, d]);
         let x = Tensor::cat(vec![cls, patches], 1);
-        let x = self.encoder.layers[last..].iter().fold(x, |x, layer| layer.forward(x, None, None));
+        let x = self.encoder[last..].iter().fold(x, |x, layer| layer.forward(x));
         (self.classify(x), grid)
     }
 
@@ -192,21 +205,73 @@ impl SpecTransformer {
         layers::save_linear(&mut dict, "proj", &self.projection);
         put(&mut dict, "cls", self.class_token.val());
         put(&mut dict, "pos", self.positions.val());
-        for (i, layer) in self.encoder.layers.iter().enumerate() {
+        for (i, layer) in self.encoder.iter().enumerate() {
             let p = format!("encoder.layers.{i}");
-            let (q, k, v) = (&layer.mha.query, &layer.mha.key, &layer.mha.value);
+            let (q, k, v) = (&layer.query, &layer.key, &layer.value);
             let weights = [q, k, v].map(|l| l.weight.val().transpose());
             put(&mut dict, &format!("{p}.self_attn.in_proj_weight"), Tensor::cat(weights.to_vec(), 0));
             let biases: Vec<Tensor<1>> = [q, k, v].iter().filter_map(|l| l.bias.as_ref().map(|b| b.val())).collect();
             put(&mut dict, &format!("{p}.self_attn.in_proj_bias"), Tensor::cat(biases, 0));
-            layers::save_linear(&mut dict, &format!("{p}.self_attn.out_proj"), &layer.mha.output);
-            layers::save_linear(&mut dict, &format!("{p}.linear1"), &layer.pwff.linear_inner);
-            layers::save_linear(&mut dict, &format!("{p}.linear2"), &layer.pwff.linear_outer);
-            layers::save_layernorm(&mut dict, &format!("{p}.norm1"), &layer.norm_1);
-            layers::save_layernorm(&mut dict, &format!("{p}.norm2"), &layer.norm_2);
+            layers::save_linear(&mut dict, &format!("{p}.self_attn.out_proj"), &layer.out_proj);
+            layers::save_linear(&mut dict, &format!("{p}.linear1"), &layer.linear1);
+            layers::save_linear(&mut dict, &format!("{p}.linear2"), &layer.linear2);
+            layers::save_layernorm(&mut dict, &format!("{p}.norm1"), &layer.norm1);
+            layers::save_layernorm(&mut dict, &format!("{p}.norm2"), &layer.norm2);
         }
         layers::save_layernorm(&mut dict, "norm", &self.norm);
         layers::save_linear(&mut dict, "head.1", &self.head);
         dict
+    }
+}
+
+/// One encoder layer as PyTorch's `nn.TransformerEncoderLayer` defaults define it
+/// (post-norm, GELU here, dropout on the attention weights, after the attention, inside
+/// and after the feed-forward block):
+///
+/// ```text
+/// x = norm1(x + dropout(out_proj(attention(x))))
+/// x = norm2(x + dropout(linear2(dropout(gelu(linear1(x))))))
+/// ```
+///
+/// Written out rather than taken from `burn::nn::transformer` so that its dropout is
+/// [`FastDropout`]: Burn's per-element mask sampling was a quarter of a training step.
+#[derive(Module, Debug)]
+pub struct EncoderLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    out_proj: Linear,
+    linear1: Linear,
+    linear2: Linear,
+    norm1: LayerNorm,
+    norm2: LayerNorm,
+    activation: Gelu,
+    dropout: FastDropout,
+    heads: usize,
+}
+
+impl EncoderLayer {
+    /// `[B, tokens, dim]` to `[B, tokens, dim]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let attended = self.dropout.forward(self.attention(x.clone()));
+        let x = self.norm1.forward(x + attended);
+        let inner = self.dropout.forward(self.activation.forward(self.linear1.forward(x.clone())));
+        let outer = self.dropout.forward(self.linear2.forward(inner));
+        self.norm2.forward(x + outer)
+    }
+
+    /// Multi-head scaled dot-product self-attention, `[B, N, dim]`.
+    fn attention(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, n, d] = x.dims();
+        let (h, dh) = (self.heads, d / self.heads);
+        // [B, N, d] -> [B, h, N, dh]
+        let split = |t: Tensor<3>| t.reshape([b, n, h, dh]).swap_dims(1, 2);
+        let q = split(self.query.forward(x.clone()));
+        let k = split(self.key.forward(x.clone()));
+        let v = split(self.value.forward(x));
+        let scores = q.matmul(k.swap_dims(2, 3)) / (dh as f64).sqrt();
+        let weights = self.dropout.forward(softmax(scores, 3));
+        let out = weights.matmul(v).swap_dims(1, 2).reshape([b, n, d]);
+        self.out_proj.forward(out)
     }
 }
