@@ -31,6 +31,7 @@ pub mod crnn;
 pub mod data;
 mod device;
 mod dropout;
+mod fast_conv;
 mod error;
 pub mod infer;
 mod layers;

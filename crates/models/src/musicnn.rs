@@ -26,6 +26,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig1d
 use burn::prelude::*;
 
 use crate::dropout::FastDropout;
+use crate::fast_conv;
 use serde::{Deserialize, Serialize};
 
 use crate::layers;
@@ -83,7 +84,7 @@ impl FrontendBlock {
 
     /// The block's ReLU output (before its batch norm), `[B, filters, T, M']`.
     fn relu_map(&self, x: Tensor<4>) -> Tensor<4> {
-        self.activation.forward(self.conv.forward(x))
+        self.activation.forward(fast_conv::conv2d(&self.conv, x))
     }
 
     fn pool(y: Tensor<4>) -> Tensor<3> {

@@ -19,6 +19,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
 use crate::dropout::FastDropout;
+use crate::fast_conv;
 
 use recurrent::Recurrent;
 pub use recurrent::RecurrentKind;
@@ -72,12 +73,12 @@ impl ConvBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.dropout.forward(self.pool.forward(self.activation.forward(self.norm.forward(self.conv.forward(x)))))
+        self.dropout.forward(self.pool.forward(self.activation.forward(self.norm.forward(fast_conv::conv2d(&self.conv, x)))))
     }
 
     /// The output of the block's ReLU, before pooling: what Grad-CAM weighs.
     pub fn activation(&self, x: Tensor<4>) -> Tensor<4> {
-        self.activation.forward(self.norm.forward(self.conv.forward(x)))
+        self.activation.forward(self.norm.forward(fast_conv::conv2d(&self.conv, x)))
     }
 
     /// The rest of the block after its ReLU: pooling and dropout.
