@@ -34,8 +34,10 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     };
     let [batch, channels, height, width] = x.dims();
     let [kernel_h, kernel_w] = conv.kernel_size;
-    let (out_h, out_w) = ((height + top + bottom + 1).saturating_sub(kernel_h), (width + left + right + 1).saturating_sub(kernel_w));
-    let (Ok(input), Ok(weight)) = (x.clone().into_data().try_into_vec::<f32>(), conv.weight.val().into_data().try_into_vec::<f32>())
+    let (out_h, out_w) =
+        ((height + top + bottom + 1).saturating_sub(kernel_h), (width + left + right + 1).saturating_sub(kernel_w));
+    let (Ok(input), Ok(weight)) =
+        (x.clone().into_data().try_into_vec::<f32>(), conv.weight.val().into_data().try_into_vec::<f32>())
     else {
         return conv.forward(x);
     };

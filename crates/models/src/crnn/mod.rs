@@ -73,7 +73,8 @@ impl ConvBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.dropout.forward(self.pool.forward(self.activation.forward(self.norm.forward(fast_conv::conv2d(&self.conv, x)))))
+        self.dropout
+            .forward(self.pool.forward(self.activation.forward(self.norm.forward(fast_conv::conv2d(&self.conv, x)))))
     }
 
     /// The output of the block's ReLU, before pooling: what Grad-CAM weighs.
