@@ -60,8 +60,8 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
             };
             general_mat_mul(1.0, &w, &c, 0.0, &mut o);
             if let Some(bias) = &bias {
-                for (row, &b) in o.rows_mut().into_iter().zip(bias) {
-                    row.into_slice().map(|r| r.iter_mut().for_each(|v| *v += b));
+                for (mut row, &b) in o.rows_mut().into_iter().zip(bias) {
+                    row.mapv_inplace(|v| v + b);
                 }
             }
         });
