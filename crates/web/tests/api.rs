@@ -144,3 +144,84 @@ async fn concurrent_requests_are_served_or_refused_with_503_never_dropped() {
     assert!(statuses.contains(&StatusCode::SERVICE_UNAVAILABLE), "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE));
 }
+
+async fn get_bytes(state: &Arc<AppState>, uri: &str) -> (StatusCode, String, Vec<u8>) {
+    let response = web::router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, kind, bytes.to_vec())
+}
+
+#[tokio::test]
+async fn explain_answers_one_segment_s_map_and_checks_its_query() {
+    let state = state(Limits::default());
+    let (status, v) =
+        send(&state, upload("/api/explain?segment=1&method=grad-cam&target=rock", "file", "song.flac", &clip())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["method"].as_str(), v["segment"].as_u64(), v["target"].as_str()),
+        (Some("grad-cam"), Some(1), Some("rock"))
+    );
+    assert_eq!(v["shape"], serde_json::json!([96, 187]));
+    let values = v["values"].as_array().unwrap();
+    assert_eq!(values.len(), 96 * 187);
+    assert!(values.iter().all(|x| x.as_f64().unwrap().is_finite() && x.as_f64().unwrap() >= 0.0));
+    for bad in ["segment=10", "method=saliency", "target=jazz"] {
+        let (status, v) = send(&state, upload(&format!("/api/explain?{bad}"), "file", "song.flac", &clip())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert!(v["error"].as_str().is_some(), "{bad}: {v}");
+    }
+    let (status, _) = send(&state, upload("/api/explain", "file", "x.wav", b"RIFF")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_analysis_is_kept_for_the_page_s_views() {
+    let state = state(Limits { analyses: 1, ..Limits::default() });
+    let (status, v) = send(&state, upload("/api/analyze?top_k=2", "file", "song.flac", &clip())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(v["prediction"]["segments"].as_array().unwrap().len(), 10);
+    assert_eq!(v["waveform"]["min"].as_array().unwrap().len(), 10 * 64);
+
+    // Re-aggregated without an upload: the same numbers /api/predict gives.
+    let (_, again) =
+        send(&state, Request::get(format!("/api/analyses/{id}?aggregate=max&top_k=4")).body(Body::empty()).unwrap())
+            .await;
+    let (_, direct) = send(&state, upload("/api/predict?aggregate=max&top_k=4", "file", "song.flac", &clip())).await;
+    assert_eq!(again["top_k"], direct["top_k"]);
+    assert_eq!(again["aggregate"], "max");
+
+    let (status, kind, wav) = get_bytes(&state, &format!("/api/analyses/{id}/audio.wav")).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "audio/wav"));
+    assert_eq!(wav.len(), 44 + 2 * 10 * 47_872, "ten musicnn segments of 16-bit audio");
+    for picture in ["mel.png", "explain.png?segment=2&method=grad-cam"] {
+        let (status, kind, png) = get_bytes(&state, &format!("/api/analyses/{id}/{picture}")).await;
+        assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/png"), "{picture}");
+        assert_eq!(&png[1..4], b"PNG", "{picture}");
+    }
+    let (status, _, _) = get_bytes(&state, &format!("/api/analyses/{id}/explain.png?segment=99")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The store keeps one analysis: a second upload drops the first.
+    let (status, _) = send(&state, upload("/api/analyze", "file", "other.flac", &clip())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = send(&state, Request::get(format!("/api/analyses/{id}")).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+}
+
+#[tokio::test]
+async fn the_page_and_its_assets_are_served() {
+    let state = state(Limits::default());
+    for (path, kind, needle) in [
+        ("/", "text/html", "Genre classifier"),
+        ("/app.js", "text/javascript", "/api/analyze"),
+        ("/style.css", "text/css", "#sidebar"),
+    ] {
+        let (status, content_type, body) = get_bytes(&state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(String::from_utf8(body).unwrap().contains(needle), "{path}");
+    }
+}
