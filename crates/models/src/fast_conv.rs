@@ -8,8 +8,9 @@
 //! evaluation on the `flex` device (no autodiff); anything else (training, a GPU, a
 //! strided or grouped convolution) goes through Burn's own `Conv2d::forward`.
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -18,55 +19,147 @@ use rayon::prelude::*;
 /// `conv.forward(x)`, computed by this module when it can (see the module's
 /// documentation); the two agree to float rounding.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let device = x.device();
-    let padding = match conv.padding {
-        PaddingConfig2d::Valid => Some((0, 0, 0, 0)),
-        PaddingConfig2d::Explicit(top, left, bottom, right) => Some((top, left, bottom, right)),
-        PaddingConfig2d::Same => None,
-    };
-    let fast = !device.is_autodiff()
-        && device == Device::flex()
+    match fast_conv2d(conv, &x, None, false) {
+        Some(y) => y,
+        None => conv.forward(x),
+    }
+}
+
+/// `relu(norm(conv(x)))` for a batch norm in evaluation mode. On the fast path the norm
+/// is folded into the convolution (each output channel's weights and bias scaled by
+/// `gamma / sqrt(var + eps)`, then shifted) and the ReLU applied as the bias is added,
+/// so the activation is written once instead of once per elementwise operation.
+pub fn conv2d_norm_relu(conv: &Conv2d, norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let fast = fast_path_applies(conv, &x.device()).then(|| fold(norm)).flatten();
+    match fast.and_then(|affine| fast_conv2d(conv, &x, Some(affine), true)) {
+        Some(y) => y,
+        None => burn::tensor::activation::relu(norm.forward(conv.forward(x))),
+    }
+}
+
+/// `max_pool_2x2(relu(norm(conv(x))))`: [`conv2d_norm_relu`] with the pooling done as
+/// the result is written (`pool` must be a 2 x 2, stride 2, unpadded max pool; other
+/// pools, and anything off the fast path, go through Burn's layers).
+pub fn conv2d_norm_relu_pool(conv: &Conv2d, norm: &BatchNorm, pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let plain_pool = pool.kernel_size == [2, 2]
+        && pool.stride == [2, 2]
+        && pool.dilation == [1, 1]
+        && matches!(pool.padding, PaddingConfig2d::Valid)
+        && !pool.ceil_mode;
+    let fast = (plain_pool && fast_path_applies(conv, &x.device())).then(|| fold(norm)).flatten();
+    match fast.and_then(|affine| fast_conv2d_pooled(conv, &x, Some(affine), true, true)) {
+        Some(y) => y,
+        None => pool.forward(conv2d_norm_relu(conv, norm, x)),
+    }
+}
+
+/// Per output channel `y * scale + shift`, applied to the convolution's output.
+struct Affine {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+/// A batch norm in evaluation mode as a per-channel scale and shift.
+fn fold(norm: &BatchNorm) -> Option<Affine> {
+    let read = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().ok();
+    let (gamma, beta) = (read(norm.gamma.val())?, read(norm.beta.val())?);
+    let (mean, var) = (read(norm.running_mean.value())?, read(norm.running_var.value())?);
+    let scale: Vec<f32> =
+        gamma.iter().zip(&var).map(|(&g, &v)| (f64::from(g) / (f64::from(v) + norm.epsilon).sqrt()) as f32).collect();
+    let shift = beta.iter().zip(&mean).zip(&scale).map(|((&b, &m), &s)| b - m * s).collect();
+    Some(Affine { scale, shift })
+}
+
+fn fast_path_applies(conv: &Conv2d, device: &Device) -> bool {
+    !device.is_autodiff()
+        && *device == Device::flex()
         && conv.stride == [1, 1]
         && conv.dilation == [1, 1]
-        && conv.groups == 1;
-    let Some((top, left, bottom, right)) = padding.filter(|_| fast) else {
-        return conv.forward(x);
+        && conv.groups == 1
+        && !matches!(conv.padding, PaddingConfig2d::Same)
+}
+
+/// The convolution by im2col and one product per item, then `affine` and `relu` if
+/// asked; `None` where the fast path does not apply.
+fn fast_conv2d(conv: &Conv2d, x: &Tensor<4>, affine: Option<Affine>, relu: bool) -> Option<Tensor<4>> {
+    fast_conv2d_pooled(conv, x, affine, relu, false)
+}
+
+/// [`fast_conv2d`], then optionally a 2 x 2 max pool with stride 2 (odd edges dropped,
+/// as PyTorch's and Burn's `MaxPool2d(2)`).
+fn fast_conv2d_pooled(
+    conv: &Conv2d,
+    x: &Tensor<4>,
+    affine: Option<Affine>,
+    relu: bool,
+    pool: bool,
+) -> Option<Tensor<4>> {
+    let device = x.device();
+    if !fast_path_applies(conv, &device) {
+        return None;
+    }
+    let (top, left, bottom, right) = match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => (top, left, bottom, right),
+        _ => (0, 0, 0, 0),
     };
     let [batch, channels, height, width] = x.dims();
     let [kernel_h, kernel_w] = conv.kernel_size;
     let (out_h, out_w) =
         ((height + top + bottom + 1).saturating_sub(kernel_h), (width + left + right + 1).saturating_sub(kernel_w));
-    let (Ok(input), Ok(weight)) =
-        (x.clone().into_data().try_into_vec::<f32>(), conv.weight.val().into_data().try_into_vec::<f32>())
-    else {
-        return conv.forward(x);
-    };
-    let bias: Option<Vec<f32>> = conv.bias.as_ref().and_then(|b| b.val().into_data().try_into_vec::<f32>().ok());
-    let shape = Im2col { channels, height, width, kernel_h, kernel_w, top, left, out_h, out_w };
+    let input = x.clone().into_data().try_into_vec::<f32>().ok()?;
+    let mut weight = conv.weight.val().into_data().try_into_vec::<f32>().ok()?;
     let k = channels * kernel_h * kernel_w;
     let outputs = weight.len() / k.max(1);
-    let n = out_h * out_w;
-    let mut out = vec![0.0f32; batch * outputs * n];
-    if n > 0 && k > 0 {
-        out.par_chunks_mut(outputs * n).zip(input.par_chunks(channels * height * width)).for_each(|(out, item)| {
-            let mut columns = vec![0.0f32; k * n];
-            shape.fill(item, &mut columns);
-            let (Ok(w), Ok(c), Ok(mut o)) = (
-                ArrayView2::from_shape((outputs, k), &weight),
-                ArrayView2::from_shape((k, n), &columns),
-                ArrayViewMut2::from_shape((outputs, n), out),
-            ) else {
-                return;
-            };
-            general_mat_mul(1.0, &w, &c, 0.0, &mut o);
-            if let Some(bias) = &bias {
-                for (mut row, &b) in o.rows_mut().into_iter().zip(bias) {
-                    row.mapv_inplace(|v| v + b);
-                }
-            }
-        });
+    let mut bias = match &conv.bias {
+        Some(b) => b.val().into_data().try_into_vec::<f32>().ok()?,
+        None => vec![0.0; outputs],
+    };
+    if let Some(Affine { scale, shift }) = &affine {
+        for ((row, b), (&s, &t)) in weight.chunks_mut(k.max(1)).zip(bias.iter_mut()).zip(scale.iter().zip(shift)) {
+            row.iter_mut().for_each(|w| *w *= s);
+            *b = *b * s + t;
+        }
     }
-    Tensor::from_data(TensorData::new(out, [batch, outputs, out_h, out_w]), &device)
+    let shape = Im2col { channels, height, width, kernel_h, kernel_w, top, left, out_h, out_w };
+    let n = out_h * out_w;
+    let (final_h, final_w) = if pool { (out_h / 2, out_w / 2) } else { (out_h, out_w) };
+    let mut out = vec![0.0f32; batch * outputs * final_h * final_w];
+    if n > 0 && k > 0 && final_h * final_w > 0 {
+        out.par_chunks_mut(outputs * final_h * final_w).zip(input.par_chunks(channels * height * width)).for_each(
+            |(out, item)| {
+                let mut columns = vec![0.0f32; k * n];
+                shape.fill(item, &mut columns);
+                let mut full = if pool { vec![0.0f32; outputs * n] } else { Vec::new() };
+                let target: &mut [f32] = if pool { &mut full } else { out };
+                let (Ok(w), Ok(c), Ok(mut o)) = (
+                    ArrayView2::from_shape((outputs, k), &weight),
+                    ArrayView2::from_shape((k, n), &columns),
+                    ArrayViewMut2::from_shape((outputs, n), target),
+                ) else {
+                    return;
+                };
+                general_mat_mul(1.0, &w, &c, 0.0, &mut o);
+                for (mut row, &b) in o.rows_mut().into_iter().zip(&bias) {
+                    if relu {
+                        row.mapv_inplace(|v| (v + b).max(0.0));
+                    } else {
+                        row.mapv_inplace(|v| v + b);
+                    }
+                }
+                if pool {
+                    for (plane, pooled) in full.chunks_exact(n).zip(out.chunks_exact_mut(final_h * final_w)) {
+                        for (y, line) in pooled.chunks_exact_mut(final_w).enumerate() {
+                            let (upper, lower) = (&plane[2 * y * out_w..], &plane[(2 * y + 1) * out_w..]);
+                            for (x, p) in line.iter_mut().enumerate() {
+                                *p = upper[2 * x].max(upper[2 * x + 1]).max(lower[2 * x]).max(lower[2 * x + 1]);
+                            }
+                        }
+                    }
+                }
+            },
+        );
+    }
+    Some(Tensor::from_data(TensorData::new(out, [batch, outputs, final_h, final_w]), &device))
 }
 
 /// The im2col layout of one item: row `(c, i, j)` (kernel position `i, j` of channel
@@ -119,6 +212,7 @@ impl Im2col {
 
 #[cfg(test)]
 mod tests {
+    use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
 
@@ -147,6 +241,27 @@ mod tests {
             let difference = max_difference(conv2d(&conv, x.clone()), conv.forward(x));
             assert!(difference < 1e-5, "{shape:?}: {difference}");
         }
+    }
+
+    #[test]
+    fn the_folded_norm_and_relu_equal_burn_s_layers() {
+        let device = Device::flex();
+        device.seed(5);
+        let conv = Conv2dConfig::new([3, 6], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&device);
+        let mut norm = burn::nn::BatchNormConfig::new(6).init(&device);
+        let random = |low: f64, high: f64| Tensor::<1>::random([6], Distribution::Uniform(low, high), &device);
+        norm.gamma = burn::module::Param::from_tensor(random(0.5, 1.5));
+        norm.beta = burn::module::Param::from_tensor(random(-0.5, 0.5));
+        norm.running_mean = burn::module::RunningState::new(random(-0.3, 0.3));
+        norm.running_var = burn::module::RunningState::new(random(0.5, 2.0));
+        let x = Tensor::<4>::random([2, 3, 11, 9], Distribution::Normal(0.0, 1.0), &device);
+        let expected = burn::tensor::activation::relu(norm.forward(conv.forward(x.clone())));
+        let difference = max_difference(conv2d_norm_relu(&conv, &norm, x.clone()), expected.clone());
+        assert!(difference < 1e-5, "{difference}");
+        // With the pooling (odd height and width: the last row and column are dropped).
+        let pool = burn::nn::pool::MaxPool2dConfig::new([2, 2]).init();
+        let difference = max_difference(conv2d_norm_relu_pool(&conv, &norm, &pool, x), pool.forward(expected));
+        assert!(difference < 1e-5, "{difference}");
     }
 
     #[test]
