@@ -1,7 +1,8 @@
 //! The page in a real headless Chromium, driven over the DevTools protocol: open it,
 //! upload a file through the file input, see the top-K chart and the segment table,
 //! change the aggregation and the top-K slider and see exactly the answers the library
-//! gives, without a second upload; then ask for an explanation picture.
+//! gives, without a second upload; ask for an explanation picture; drop a file on the
+//! drop zone.
 //!
 //! Needs Chromium: `chromium` (Debian's package), `chromium-browser`, `google-chrome`,
 //! or the path in `$CHROMIUM`. `cargo xtask test` installs or finds it.
@@ -283,4 +284,21 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     browser.eval("(() => { const s = document.getElementById('aggregation'); s.value = 'mean'; s.dispatchEvent(new Event('change')); })()");
     browser.wait_for("document.getElementById('aggregate-name').textContent === '(mean)'", Duration::from_secs(30));
     browser.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("web_page.png"));
+
+    // Drag-and-drop: a file dropped on the drop zone is analysed (here the WAV the
+    // server made of the first upload, fetched by the page and dropped as a File).
+    browser.eval(
+        "(async () => { \
+           const wav = await (await fetch(`/api/analyses/${window.genreApp.analysis.id}/audio.wav`)).blob(); \
+           const data = new DataTransfer(); \
+           data.items.add(new File([wav], 'dropped.wav', { type: 'audio/wav' })); \
+           document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })); \
+         })()",
+    );
+    browser.wait_for(
+        "document.getElementById('prediction-detail').textContent.includes('dropped.wav')",
+        Duration::from_secs(60),
+    );
+    assert_eq!(state.uploads_received(), 2, "the drop uploads once");
+    assert_eq!(browser.eval("document.querySelectorAll('#segments tbody tr').length"), json!(10));
 }
