@@ -120,6 +120,10 @@ fn fast_conv2d_pooled(
             *b = *b * s + t;
         }
     }
+    // With these lengths checked, the per-item matrix views below cannot fail.
+    if weight.len() != outputs * k || bias.len() != outputs || input.len() != batch * channels * height * width {
+        return None;
+    }
     let shape = Im2col { channels, height, width, kernel_h, kernel_w, top, left, out_h, out_w };
     let n = out_h * out_w;
     let (final_h, final_w) = if pool { (out_h / 2, out_w / 2) } else { (out_h, out_w) };

@@ -114,8 +114,9 @@ impl AppState {
     /// temporary folder.
     pub fn new(checkpoint: Checkpoint, device: DeviceKind, limits: Limits) -> Result<Arc<Self>, WebError> {
         let extractor = FeatureExtractor::new(checkpoint.header.features.clone())?;
-        let explainer = Explainer::new(&checkpoint, &device.device()?)?;
-        let classifier = Classifier::new(checkpoint, &device.device()?)?;
+        let backend = device.device()?;
+        let explainer = Explainer::new(&checkpoint, &backend)?;
+        let classifier = Classifier::new(checkpoint, &backend)?;
         // One folder per server (several may share a process, e.g. in tests): each
         // removes its own when dropped.
         static SERVERS: AtomicU64 = AtomicU64::new(0);
