@@ -2,8 +2,9 @@
 # The issue-6 side-by-side: the original's three architectures trained with our `train`
 # and with ../shared/bench/torch_reference.py on the same Emotify folds (the reference's
 # own, written by bench/sklearn_folds.py), one thread each, both frameworks at once.
-# Finished runs are skipped, so the script can be started again after an interruption
-# (an unfinished run starts over).
+# Finished runs are skipped and unfinished ones resume from their last epoch (ours with
+# `train --resume`, PyTorch's through bench/torch_train_resumable.py, which is the reference's
+# loop plus a checkpoint per epoch), so the script can be started again after an interruption.
 #
 #   bench/cross_validate.sh PYTHON OUT_DIR [RUNS...]
 #
@@ -19,24 +20,28 @@ data=../shared/emotify
 folds=$out/folds
 mkdir -p "$out/burn" "$out/pytorch"
 [ -f "$folds/test_fold4.txt" ] || "$python" bench/sklearn_folds.py --data "$data" --out "$folds"
-cargo build --release -p xtask
-xtask=${CARGO_TARGET_DIR:-target}/release/xtask
+# XTASK=path/to/xtask uses a fixed copy of the runner (so rebuilding during a long run is safe).
+if [ -z "${XTASK:-}" ]; then
+  cargo build --release -p xtask
+  XTASK=${CARGO_TARGET_DIR:-target}/release/xtask
+fi
+xtask=$XTASK
 
 ours() {
   for run in "${runs[@]}"; do
     arch=${run%%:*}; fold=${run##*:}; dir=$out/burn/${arch}_f$fold
     [ -s "$dir/result.json" ] && continue
-    rm -rf "$dir"
     /usr/bin/time -v "$xtask" train --data "$data" --arch "$arch" --strategy lists --lists "$folds" \
-      --list-kind "fold$fold" --threads 1 --out "$dir" --cache-dir "$out/cache" > "$dir.log" 2>&1
+      --list-kind "fold$fold" --threads 1 --resume --out "$dir" --cache-dir "$out/cache" >> "$dir.log" 2>&1
   done
 }
 theirs() {
   for run in "${runs[@]}"; do
     arch=${run%%:*}; fold=${run##*:}; result=$out/pytorch/${arch}_f$fold.json
     [ -s "$result" ] && continue
-    /usr/bin/time -v "$python" ../shared/bench/torch_reference.py train --data "$data" --model "$arch" \
-      --folds 5 --fold "$fold" --threads 1 > "$result.tmp" 2> "${result%.json}.log"
+    /usr/bin/time -v "$python" bench/torch_train_resumable.py --checkpoint "${result%.json}.ckpt" -- \
+      train --data "$data" --model "$arch" --folds 5 --fold "$fold" --threads 1 \
+      > "$result.tmp" 2>> "${result%.json}.log"
     mv "$result.tmp" "$result"
   done
 }
