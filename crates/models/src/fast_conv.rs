@@ -4,7 +4,7 @@
 //! then building im2col tiles and multiplying each: in CRNN inference half the time
 //! went to those loops and a third to the multiplication itself. [`conv2d`] builds the
 //! im2col matrix straight from the channels-first input, a row copy at a time, and
-//! multiplies it once per item with `matrixmultiply`, items in parallel. It serves
+//! multiplies it once per item ([`crate::matmul`]), items in parallel. It serves
 //! evaluation on the `flex` device (no autodiff); anything else (training, a GPU, a
 //! strided or grouped convolution) goes through Burn's own `Conv2d::forward`.
 
@@ -12,9 +12,9 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
+
+use crate::matmul::{MatrixRef, multiply};
 
 /// `conv.forward(x)`, computed by this module when it can (see the module's
 /// documentation); the two agree to float rounding.
@@ -120,7 +120,7 @@ fn fast_conv2d_pooled(
             *b = *b * s + t;
         }
     }
-    // With these lengths checked, the per-item matrix views below cannot fail.
+    // With these lengths checked, the per-item matrix views below fit their slices.
     if weight.len() != outputs * k || bias.len() != outputs || input.len() != batch * channels * height * width {
         return None;
     }
@@ -135,19 +135,13 @@ fn fast_conv2d_pooled(
                 shape.fill(item, &mut columns);
                 let mut full = if pool { vec![0.0f32; outputs * n] } else { Vec::new() };
                 let target: &mut [f32] = if pool { &mut full } else { out };
-                let (Ok(w), Ok(c), Ok(mut o)) = (
-                    ArrayView2::from_shape((outputs, k), &weight),
-                    ArrayView2::from_shape((k, n), &columns),
-                    ArrayViewMut2::from_shape((outputs, n), target),
-                ) else {
-                    return;
-                };
-                general_mat_mul(1.0, &w, &c, 0.0, &mut o);
-                for (mut row, &b) in o.rows_mut().into_iter().zip(&bias) {
+                let (w, c) = (MatrixRef::row_major(&weight, outputs, k), MatrixRef::row_major(&columns, k, n));
+                multiply(target, n, w, c, 1.0, false);
+                for (row, &b) in target.chunks_exact_mut(n).zip(&bias) {
                     if relu {
-                        row.mapv_inplace(|v| (v + b).max(0.0));
+                        row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
                     } else {
-                        row.mapv_inplace(|v| v + b);
+                        row.iter_mut().for_each(|v| *v += b);
                     }
                 }
                 if pool {

@@ -35,6 +35,7 @@ mod error;
 mod fast_conv;
 pub mod infer;
 mod layers;
+mod matmul;
 pub mod musicnn;
 pub mod musicnn_vgg;
 mod state_dict;

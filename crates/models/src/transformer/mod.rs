@@ -18,6 +18,8 @@ use burn::tensor::ops::PadMode;
 
 use crate::dropout::FastDropout;
 
+mod cpu;
+
 use crate::layers;
 use crate::state_dict::{Loader, StateDict, put};
 
@@ -144,6 +146,19 @@ impl SpecTransformerConfig {
 impl SpecTransformer {
     /// Logits `[B, classes]` for features `[B, n_mels, frames]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let device = x.device();
+        if !device.is_autodiff()
+            && device == Device::flex()
+            && let Some(logits) = cpu::forward(self, &x)
+        {
+            return logits;
+        }
+        self.forward_with_layers(x)
+    }
+
+    /// [`SpecTransformer::forward`] through Burn's operations: training, GPUs, and
+    /// the reference for the CPU inference path.
+    fn forward_with_layers(&self, x: Tensor<3>) -> Tensor<2> {
         let (tokens, _) = self.tokens_in(x);
         let x = self.encoder.iter().fold(tokens, |x, layer| layer.forward(x));
         self.classify(x)
@@ -256,13 +271,6 @@ const LAYER_NORM_EPSILON: f64 = 1e-5;
 impl EncoderLayer {
     /// `[B, tokens, dim]` to `[B, tokens, dim]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let device = x.device();
-        if !device.is_autodiff()
-            && device == Device::flex()
-            && let Some(y) = self.forward_cpu_inference(&x)
-        {
-            return y;
-        }
         let attended = self.dropout.forward(self.attention(x.clone()));
         let x = self.norm1.forward(x + attended);
         let inner = self.dropout.forward(self.activation.forward(self.linear1.forward(x.clone())));
@@ -286,122 +294,24 @@ impl EncoderLayer {
     }
 }
 
-/// A linear layer's weights as plain numbers: `[d_in, d_out]` row-major and the bias.
-struct DenseWeights {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    d_in: usize,
-    d_out: usize,
-}
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
 
-impl DenseWeights {
-    fn of(linear: &Linear) -> Option<Self> {
-        let [d_in, d_out] = linear.weight.dims();
-        let weight = linear.weight.val().into_data().try_into_vec::<f32>().ok()?;
-        let bias = match &linear.bias {
-            Some(b) => b.val().into_data().try_into_vec::<f32>().ok()?,
-            None => vec![0.0; d_out],
-        };
-        Some(DenseWeights { weight, bias, d_in, d_out })
-    }
+    use super::*;
 
-    /// `x [n, d_in] -> [n, d_out]`.
-    fn apply(&self, x: &[f32], n: usize) -> Option<Vec<f32>> {
-        use ndarray::{ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
-        let mut out: Vec<f32> = (0..n).flat_map(|_| self.bias.iter().copied()).collect();
-        let a = ArrayView2::from_shape((n, self.d_in), x).ok()?;
-        let w = ArrayView2::from_shape((self.d_in, self.d_out), &self.weight).ok()?;
-        let mut o = ArrayViewMut2::from_shape((n, self.d_out), &mut out).ok()?;
-        general_mat_mul(1.0, &a, &w, 1.0, &mut o);
-        Some(out)
-    }
-}
-
-/// Columns `head * dh .. (head + 1) * dh` of the `[n, d]` matrix `m`: one head's part.
-fn head_columns(m: &[f32], n: usize, d: usize, head: usize, dh: usize) -> Option<ndarray::ArrayView2<'_, f32>> {
-    let all = ndarray::ArrayView2::from_shape((n, d), m).ok()?;
-    Some(all.slice_move(ndarray::s![.., head * dh..(head + 1) * dh]))
-}
-
-/// `gamma * (x - mean) / sqrt(var + eps) + beta` over each row of `x` (`[n, d]`), in place.
-fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], epsilon: f64) {
-    let d = gamma.len();
-    for row in x.chunks_exact_mut(d) {
-        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / d as f64;
-        let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / d as f64;
-        let inv = 1.0 / (var + epsilon).sqrt();
-        for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
-            *v = ((f64::from(*v) - mean) * inv) as f32 * g + b;
+    #[test]
+    fn the_cpu_inference_path_equals_burn_s_layers() {
+        let device = Device::flex();
+        device.seed(11);
+        let model = SpecTransformerConfig::new(10).init(&device);
+        // Full-size input, and a smaller one whose edges need padding on both axes.
+        for shape in [[3, 128, 130], [2, 40, 37]] {
+            let x = Tensor::<3>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+            let fast = cpu::forward(&model, &x).expect("the fast path applies on flex");
+            let reference = model.forward_with_layers(x);
+            let difference: f32 = (fast - reference).abs().max().into_scalar();
+            assert!(difference < 1e-4, "{shape:?}: {difference}");
         }
-    }
-}
-
-impl EncoderLayer {
-    /// The layer in evaluation on the CPU, each item's matrices multiplied with
-    /// `matrixmultiply` (items in parallel) instead of as many small Burn operations:
-    /// the same arithmetic as [`EncoderLayer::forward`] without dropout. `None` if the
-    /// weights cannot be read as `f32`.
-    fn forward_cpu_inference(&self, x: &Tensor<3>) -> Option<Tensor<3>> {
-        use ndarray::{ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
-        use rayon::prelude::*;
-        let [b, n, d] = x.dims();
-        let (h, dh) = (self.heads, d / self.heads.max(1));
-        let [q, k, v, o, l1, l2] =
-            [&self.query, &self.key, &self.value, &self.out_proj, &self.linear1, &self.linear2].map(DenseWeights::of);
-        let (q, k, v, o, l1, l2) = (q?, k?, v?, o?, l1?, l2?);
-        let read = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().ok();
-        let vector = |norm: &LayerNorm| -> Option<(Vec<f32>, Vec<f32>)> {
-            let gamma = read(norm.gamma.val())?;
-            let beta = match &norm.beta {
-                Some(beta) => read(beta.val())?,
-                None => vec![0.0; gamma.len()],
-            };
-            Some((gamma, beta))
-        };
-        let ((g1, b1), (g2, b2)) = (vector(&self.norm1)?, vector(&self.norm2)?);
-        let input = x.clone().into_data().try_into_vec::<f32>().ok()?;
-        let scale = 1.0 / (dh as f32).sqrt();
-        let mut out = vec![0.0f32; b * n * d];
-        let all_ok = out.par_chunks_mut(n * d).zip(input.par_chunks(n * d)).all(|(out, x)| {
-            let mut item = || -> Option<()> {
-                let (qs, ks, vs) = (q.apply(x, n)?, k.apply(x, n)?, v.apply(x, n)?);
-                let mut heads = vec![0.0f32; n * d];
-                let mut scores = vec![0.0f32; n * n];
-                for head in 0..h {
-                    // Columns head*dh..(head+1)*dh of each token's projection.
-                    let view = |m| head_columns(m, n, d, head, dh);
-                    let (qh, kh, vh) = (view(&qs)?, view(&ks)?, view(&vs)?);
-                    let mut s = ArrayViewMut2::from_shape((n, n), &mut scores).ok()?;
-                    general_mat_mul(scale, &qh, &kh.t(), 0.0, &mut s);
-                    for row in scores.chunks_exact_mut(n) {
-                        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                        let mut sum = 0.0;
-                        for value in row.iter_mut() {
-                            *value = (*value - max).exp();
-                            sum += *value;
-                        }
-                        row.iter_mut().for_each(|value| *value /= sum);
-                    }
-                    let weights = ArrayView2::from_shape((n, n), &scores).ok()?;
-                    let mut target = ArrayViewMut2::from_shape((n, d), &mut heads).ok()?;
-                    let mut target = target.slice_mut(ndarray::s![.., head * dh..(head + 1) * dh]);
-                    general_mat_mul(1.0, &weights, &vh, 0.0, &mut target);
-                }
-                let attended = o.apply(&heads, n)?;
-                let mut x1: Vec<f32> = x.iter().zip(&attended).map(|(a, b)| a + b).collect();
-                layer_norm_rows(&mut x1, &g1, &b1, LAYER_NORM_EPSILON);
-                let mut inner = l1.apply(&x1, n)?;
-                // GELU with the exact error function, as PyTorch's default and Burn's.
-                inner.iter_mut().for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v / std::f32::consts::SQRT_2)));
-                let outer = l2.apply(&inner, n)?;
-                for ((o, a), f) in out.iter_mut().zip(&x1).zip(&outer) {
-                    *o = a + f;
-                }
-                layer_norm_rows(out, &g2, &b2, LAYER_NORM_EPSILON);
-                Some(())
-            };
-            item().is_some()
-        });
-        all_ok.then(|| Tensor::from_data(TensorData::new(out, [b, n, d]), &x.device()))
     }
 }
