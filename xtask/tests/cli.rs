@@ -12,11 +12,9 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test, removed on drop.
+fn scratch(name: &str) -> scratch_dir::ScratchDir {
+    scratch_dir::ScratchDir::new(&format!("xtask-cli-{name}"))
 }
 
 #[test]

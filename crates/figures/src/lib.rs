@@ -512,8 +512,7 @@ mod tests {
 
     #[test]
     fn writes_a_png_with_text_and_rejects_bad_shapes() {
-        let dir = std::env::temp_dir().join(format!("genre-figures-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir::ScratchDir::new("figures");
         let path = dir.join("map.png");
         let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
         let map = Heatmap::new("test", values.clone(), 3, 4)

@@ -63,7 +63,8 @@ fn segment_sets_carry_their_tracks() {
     let root = collection::scratch("segments");
     collection::gtzan_like(&root, 2);
     let index = TrackIndex::open(&root).unwrap();
-    let cache = FeatureCache::open(collection::scratch("segments-cache"), FeatureConfig::default()).unwrap();
+    let dir = collection::scratch("segments-cache");
+    let cache = FeatureCache::open(&*dir, FeatureConfig::default()).unwrap();
     let set = SegmentSet::load(&cache, &index, &[1, 4], Coverage::Clip).unwrap();
     assert_eq!(set.len(), 20);
     let item = set.get(13).unwrap();

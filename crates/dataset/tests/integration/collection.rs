@@ -1,15 +1,10 @@
 //! Tiny collections written on the fly, in every layout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A fresh folder, unique to this call (tests run in parallel).
-pub fn scratch(name: &str) -> PathBuf {
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("genre-dataset-{}-{name}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder, unique to this call (tests run in parallel), removed on drop.
+pub fn scratch(name: &str) -> scratch_dir::ScratchDir {
+    scratch_dir::ScratchDir::new(&format!("dataset-{name}"))
 }
 
 /// A short 22,050 Hz 16-bit WAV whose content depends on `seed`.

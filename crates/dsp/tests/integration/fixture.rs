@@ -17,12 +17,9 @@ pub fn reference(name: &str) -> Array3<f32> {
     Array3::<f32>::read_npy(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A scratch folder for one test, emptied first.
-pub fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("genre-dsp-tests-{}", std::process::id())).join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+/// A fresh folder for one test, removed on drop.
+pub fn scratch(test: &str) -> scratch_dir::ScratchDir {
+    scratch_dir::ScratchDir::new(&format!("dsp-{test}"))
 }
 
 /// Writes interleaved `f32` samples as a WAV file with the given sample format.

@@ -25,7 +25,8 @@ fn save_and_load_is_bit_exact_including_batchnorm_statistics() {
     for (name, tensor) in original.iter().filter(|(n, _)| !n.ends_with("num_batches_tracked")) {
         assert_eq!(checkpoint.weights.get(name), Some(tensor), "{name}");
     }
-    let path = scratch("roundtrip").join("model.gmdl");
+    let dir = scratch("roundtrip");
+    let path = dir.join("model.gmdl");
     checkpoint.save(&path, Precision::F32).unwrap();
     let loaded = Checkpoint::load(&path).unwrap();
     assert_eq!(loaded.header, checkpoint.header);

@@ -22,10 +22,7 @@ pub fn npy(path: &Path) -> ArrayD<f32> {
     ArrayD::<f32>::read_npy(std::fs::File::open(path).unwrap()).unwrap().into_dimensionality::<IxDyn>().unwrap()
 }
 
-/// A fresh folder for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("genre-models-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test, removed on drop.
+pub fn scratch(name: &str) -> scratch_dir::ScratchDir {
+    scratch_dir::ScratchDir::new(&format!("models-{name}"))
 }

@@ -63,7 +63,8 @@ fn wrong_weights_name_every_problem() {
             "classifier.4.bias has shape [4], expected [10]"
         ]
     );
-    let not_torch = crate::scratch("not-torch").join("x.pt");
+    let dir = crate::scratch("not-torch");
+    let not_torch = dir.join("x.pt");
     std::fs::write(&not_torch, b"definitely not a pickle").unwrap();
     assert!(StateDict::read_pytorch(&not_torch).unwrap_err().to_string().contains("x.pt"));
 }
