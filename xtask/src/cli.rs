@@ -446,9 +446,14 @@ pub struct TrainArgs {
     /// musicnn-msd, musicnn-mtt.
     #[arg(long, default_value = "crnn-bigru")]
     pub arch: String,
-    /// For musicnn-*: the layer the head learns from (pools, penultimate, taggram).
-    #[arg(long, default_value = "pools")]
-    pub embedding: String,
+    /// For musicnn-*: the layer the head learns from (pools, penultimate, taggram,
+    /// penultimate-taggram); default pools, and penultimate-taggram for musicnn-dual.
+    #[arg(long)]
+    pub embedding: Option<String>,
+    /// Train on the train and validation tracks together for exactly --epochs epochs,
+    /// without early stopping (the recipe of musicnn-dual: `docs/musicnn.md`).
+    #[arg(long)]
+    pub refit: bool,
     /// The run folder: metrics.csv, last.gmdl (every epoch), state/ (for --resume),
     /// model.gmdl (best), result.json.
     #[arg(long)]

@@ -27,19 +27,23 @@ pub enum Architecture {
     MusicnnMsd,
     /// A genre head on pretrained musicnn (`MTT_musicnn`), musicnn's own features.
     MusicnnMtt,
+    /// A linear genre head on both pretrained taggers (MSD and MTT) side by side.
+    MusicnnDual,
 }
 
 impl Architecture {
     /// All of them.
-    pub const ALL: [Architecture; 5] = [
+    pub const ALL: [Architecture; 6] = [
         Architecture::CrnnBigru,
         Architecture::CrnnBilstm,
         Architecture::Transformer,
         Architecture::MusicnnMsd,
         Architecture::MusicnnMtt,
+        Architecture::MusicnnDual,
     ];
 
-    /// `crnn-bigru`, `crnn-bilstm`, `transformer`, `musicnn-msd` or `musicnn-mtt`.
+    /// `crnn-bigru`, `crnn-bilstm`, `transformer`, `musicnn-msd`, `musicnn-mtt` or
+    /// `musicnn-dual`.
     pub fn name(self) -> &'static str {
         match self {
             Architecture::CrnnBigru => "crnn-bigru",
@@ -47,15 +51,31 @@ impl Architecture {
             Architecture::Transformer => "transformer",
             Architecture::MusicnnMsd => "musicnn-msd",
             Architecture::MusicnnMtt => "musicnn-mtt",
+            Architecture::MusicnnDual => "musicnn-dual",
         }
     }
 
-    /// The pretrained tagger a transfer architecture builds on.
+    /// The pretrained tagger a transfer architecture builds on (the first, for
+    /// `musicnn-dual`).
     pub fn musicnn_source(self) -> Option<MusicnnSource> {
         match self {
-            Architecture::MusicnnMsd => Some(MusicnnSource::Msd),
+            Architecture::MusicnnMsd | Architecture::MusicnnDual => Some(MusicnnSource::Msd),
             Architecture::MusicnnMtt => Some(MusicnnSource::Mtt),
             _ => None,
+        }
+    }
+
+    /// The second tagger of `musicnn-dual`.
+    pub fn musicnn_partner(self) -> Option<MusicnnSource> {
+        (self == Architecture::MusicnnDual).then_some(MusicnnSource::Mtt)
+    }
+
+    /// The layer a transfer architecture's head reads by default: the pools for one
+    /// tagger, penultimate and taggram for both (`docs/musicnn.md`).
+    pub fn default_embedding(self) -> EmbeddingLayer {
+        match self {
+            Architecture::MusicnnDual => EmbeddingLayer::PenultimateTaggram,
+            _ => EmbeddingLayer::default(),
         }
     }
 
@@ -68,7 +88,7 @@ impl Architecture {
     }
 
     /// The original's configuration for `n_classes` genres (for the transfer models:
-    /// a head on musicnn's mean and max pools).
+    /// a head on [`Architecture::default_embedding`]).
     pub fn default_config(self, n_classes: usize) -> ModelConfig {
         match self {
             Architecture::CrnnBigru => ModelConfig::Crnn(CrnnConfig::new(n_classes, RecurrentKind::Gru)),
@@ -81,6 +101,9 @@ impl Architecture {
                     source,
                     EmbeddingLayer::default(),
                 ))
+            }
+            Architecture::MusicnnDual => {
+                ModelConfig::MusicnnTransfer(MusicnnTransferConfig::dual(n_classes, self.default_embedding()))
             }
         }
     }
@@ -97,7 +120,9 @@ impl FromStr for Architecture {
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         Architecture::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
-            format!("unknown architecture {s:?} (crnn-bigru, crnn-bilstm, transformer, musicnn-msd, musicnn-mtt)")
+            format!(
+                "unknown architecture {s:?} (crnn-bigru, crnn-bilstm, transformer, musicnn-msd, musicnn-mtt, musicnn-dual)"
+            )
         })
     }
 }
@@ -124,9 +149,10 @@ impl ModelConfig {
             ModelConfig::Crnn(c) if c.recurrent == RecurrentKind::Gru => Some(Architecture::CrnnBigru),
             ModelConfig::Crnn(_) => Some(Architecture::CrnnBilstm),
             ModelConfig::Transformer(_) => Some(Architecture::Transformer),
-            ModelConfig::MusicnnTransfer(c) => Some(match c.source {
-                MusicnnSource::Msd => Architecture::MusicnnMsd,
-                MusicnnSource::Mtt => Architecture::MusicnnMtt,
+            ModelConfig::MusicnnTransfer(c) => Some(match (c.source, c.partner) {
+                (_, Some(_)) => Architecture::MusicnnDual,
+                (MusicnnSource::Msd, None) => Architecture::MusicnnMsd,
+                (MusicnnSource::Mtt, None) => Architecture::MusicnnMtt,
             }),
             ModelConfig::TransferHead(_) => None,
         }

@@ -339,6 +339,9 @@ impl Musicnn {
             EmbeddingLayer::Penultimate => out.penultimate,
             EmbeddingLayer::Pools => Tensor::cat(vec![out.mean_pool, out.max_pool], 1),
             EmbeddingLayer::Taggram => burn::tensor::activation::sigmoid(out.logits),
+            EmbeddingLayer::PenultimateTaggram => {
+                Tensor::cat(vec![out.penultimate, burn::tensor::activation::sigmoid(out.logits)], 1)
+            }
         }
     }
 
@@ -384,6 +387,8 @@ pub enum EmbeddingLayer {
     Pools,
     /// The 50 tag probabilities.
     Taggram,
+    /// The penultimate layer, then the tag probabilities: `200 + 50` values.
+    PenultimateTaggram,
 }
 
 impl EmbeddingLayer {
@@ -393,6 +398,7 @@ impl EmbeddingLayer {
             EmbeddingLayer::Penultimate => "penultimate",
             EmbeddingLayer::Pools => "pools",
             EmbeddingLayer::Taggram => "taggram",
+            EmbeddingLayer::PenultimateTaggram => "penultimate-taggram",
         }
     }
 
@@ -402,6 +408,7 @@ impl EmbeddingLayer {
             EmbeddingLayer::Penultimate => config.backend_units,
             EmbeddingLayer::Pools => config.pool_features(),
             EmbeddingLayer::Taggram => config.n_tags,
+            EmbeddingLayer::PenultimateTaggram => config.backend_units + config.n_tags,
         }
     }
 }
@@ -410,10 +417,15 @@ impl FromStr for EmbeddingLayer {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        [EmbeddingLayer::Penultimate, EmbeddingLayer::Pools, EmbeddingLayer::Taggram]
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| format!("unknown embedding layer {s:?} (penultimate, pools, taggram)"))
+        [
+            EmbeddingLayer::Penultimate,
+            EmbeddingLayer::Pools,
+            EmbeddingLayer::Taggram,
+            EmbeddingLayer::PenultimateTaggram,
+        ]
+        .into_iter()
+        .find(|l| l.name() == s)
+        .ok_or_else(|| format!("unknown embedding layer {s:?} (penultimate, pools, taggram, penultimate-taggram)"))
     }
 }
 
@@ -449,14 +461,17 @@ impl FromStr for MusicnnSource {
     }
 }
 
-/// A small classifier on embeddings: BN -> dropout -> dense -> ReLU -> dropout -> dense.
+/// A small classifier on embeddings: BN -> dropout -> dense -> ReLU -> dropout -> dense;
+/// with `hidden = 0`, a linear one: dropout -> dense (its inputs standardised
+/// beforehand, the standardisation folded into the dense layer afterwards:
+/// [`TransferHead::fold_standardization`]).
 #[derive(Config, Debug, PartialEq)]
 pub struct TransferHeadConfig {
     /// Number of genres.
     pub n_classes: usize,
     /// Length of the input embedding.
     pub n_inputs: usize,
-    /// Hidden units.
+    /// Hidden units; 0 for a linear head.
     #[config(default = 128)]
     pub hidden: usize,
     /// Dropout before each dense layer.
@@ -467,9 +482,10 @@ pub struct TransferHeadConfig {
 /// The genre head of a transfer model.
 #[derive(Module, Debug)]
 pub struct TransferHead {
-    norm: BatchNorm,
+    /// The batch norm and hidden layer; `None` in a linear head.
+    norm: Option<BatchNorm>,
     dropout: FastDropout,
-    hidden: Linear,
+    hidden: Option<Linear>,
     activation: Relu,
     output: Linear,
 }
@@ -477,22 +493,27 @@ pub struct TransferHead {
 impl TransferHeadConfig {
     /// A head with fresh random weights.
     pub fn init(&self, device: &Device) -> TransferHead {
+        let deep = self.hidden > 0;
+        let output_inputs = if deep { self.hidden } else { self.n_inputs };
         TransferHead {
-            norm: BatchNormConfig::new(self.n_inputs).init(device),
+            norm: deep.then(|| BatchNormConfig::new(self.n_inputs).init(device)),
             dropout: FastDropout::new(self.dropout),
-            hidden: LinearConfig::new(self.n_inputs, self.hidden).init(device),
+            hidden: deep.then(|| LinearConfig::new(self.n_inputs, self.hidden).init(device)),
             activation: Relu::new(),
-            output: LinearConfig::new(self.hidden, self.n_classes).init(device),
+            output: LinearConfig::new(output_inputs, self.n_classes).init(device),
         }
     }
 
     pub(crate) fn load_from(&self, l: &mut Loader<'_>, prefix: &str, device: &Device) -> TransferHead {
+        let deep = self.hidden > 0;
+        let output_inputs = if deep { self.hidden } else { self.n_inputs };
         TransferHead {
-            norm: layers::load_batchnorm(l, &format!("{prefix}norm"), self.n_inputs, device),
+            norm: deep.then(|| layers::load_batchnorm(l, &format!("{prefix}norm"), self.n_inputs, device)),
             dropout: FastDropout::new(self.dropout),
-            hidden: layers::load_linear(l, &format!("{prefix}hidden"), self.n_inputs, self.hidden, device),
+            hidden: deep
+                .then(|| layers::load_linear(l, &format!("{prefix}hidden"), self.n_inputs, self.hidden, device)),
             activation: Relu::new(),
-            output: layers::load_linear(l, &format!("{prefix}output"), self.hidden, self.n_classes, device),
+            output: layers::load_linear(l, &format!("{prefix}output"), output_inputs, self.n_classes, device),
         }
     }
 
@@ -508,9 +529,49 @@ impl TransferHeadConfig {
 impl TransferHead {
     /// Logits `[B, classes]` for embeddings `[B, E]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = self.dropout.forward(self.norm.forward(x));
-        let x = self.dropout.forward(self.activation.forward(self.hidden.forward(x)));
+        let x = match &self.norm {
+            Some(norm) => norm.forward(x),
+            None => x,
+        };
+        let x = self.dropout.forward(x);
+        let x = match &self.hidden {
+            Some(hidden) => self.dropout.forward(self.activation.forward(hidden.forward(x))),
+            None => x,
+        };
         self.output.forward(x)
+    }
+
+    /// A linear head trained on standardised inputs `(x - mean) / scale`, as the
+    /// same head on raw inputs: `W' = W / scale` (per input row), `b' = b - mean · W'`.
+    /// `None` for a head with a hidden layer, or lengths that do not match.
+    pub fn fold_standardization(&self, mean: &[f32], scale: &[f32]) -> Option<TransferHead> {
+        if self.hidden.is_some() {
+            return None;
+        }
+        let [inputs, outputs] = self.output.weight.dims();
+        if mean.len() != inputs || scale.len() != inputs {
+            return None;
+        }
+        let device = self.output.weight.device();
+        let weight = self.output.weight.val().into_data().try_into_vec::<f32>().ok()?;
+        let bias = match &self.output.bias {
+            Some(b) => b.val().into_data().try_into_vec::<f32>().ok()?,
+            None => vec![0.0; outputs],
+        };
+        let mut folded = weight;
+        for (row, &s) in folded.chunks_exact_mut(outputs).zip(scale) {
+            row.iter_mut().for_each(|w| *w /= s);
+        }
+        let mut shifted = bias;
+        for (row, &m) in folded.chunks_exact(outputs).zip(mean) {
+            shifted.iter_mut().zip(row).for_each(|(b, &w)| *b -= m * w);
+        }
+        let mut head = self.clone();
+        head.output.weight =
+            burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(folded, [inputs, outputs]), &device));
+        head.output.bias =
+            Some(burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(shifted, [outputs]), &device)));
+        Some(head)
     }
 
     /// Logits for embeddings stored as one-row "spectrograms", `[B, 1, E]`: how the
@@ -528,14 +589,19 @@ impl TransferHead {
     }
 
     pub(crate) fn save_into(&self, dict: &mut StateDict, prefix: &str) {
-        layers::save_batchnorm(dict, &format!("{prefix}norm"), &self.norm);
-        layers::save_linear(dict, &format!("{prefix}hidden"), &self.hidden);
+        if let Some(norm) = &self.norm {
+            layers::save_batchnorm(dict, &format!("{prefix}norm"), norm);
+        }
+        if let Some(hidden) = &self.hidden {
+            layers::save_linear(dict, &format!("{prefix}hidden"), hidden);
+        }
         layers::save_linear(dict, &format!("{prefix}output"), &self.output);
     }
 }
 
-/// A genre model on musicnn: the pretrained tagger (frozen while its head trains) and
-/// a [`TransferHead`] on one of its layers.
+/// A genre model on musicnn: the pretrained tagger (frozen while its head trains), and
+/// optionally a second one (the `partner`, read with the same features), with a
+/// [`TransferHead`] on one of their layers (the two side by side).
 #[derive(Config, Debug, PartialEq)]
 pub struct MusicnnTransferConfig {
     /// Which pretrained tagger.
@@ -546,6 +612,9 @@ pub struct MusicnnTransferConfig {
     pub backbone: MusicnnConfig,
     /// The head.
     pub head: TransferHeadConfig,
+    /// A second pretrained tagger whose `embedding` follows the first's.
+    #[config(default = "None")]
+    pub partner: Option<MusicnnSource>,
 }
 
 impl MusicnnTransferConfig {
@@ -556,22 +625,32 @@ impl MusicnnTransferConfig {
         MusicnnTransferConfig::new(source, embedding, backbone, head)
     }
 
+    /// Both taggers (MSD, then MTT) with a linear head on their `embedding`s: the
+    /// `musicnn-dual` architecture (`bench/linear_head_study.py` chose its recipe).
+    pub fn dual(n_classes: usize, embedding: EmbeddingLayer) -> Self {
+        let backbone = MusicnnConfig::new();
+        let head = TransferHeadConfig::new(n_classes, 2 * embedding.size(&backbone)).with_hidden(0).with_dropout(0.0);
+        MusicnnTransferConfig::new(MusicnnSource::Msd, embedding, backbone, head).with_partner(Some(MusicnnSource::Mtt))
+    }
+
     /// Random weights throughout (tests; real models come from training).
     pub fn init(&self, device: &Device) -> MusicnnTransfer {
         MusicnnTransfer {
             backbone: self.backbone.init(device),
+            partner: self.partner.map(|_| self.backbone.init(device)),
             head: self.head.init(device),
             embedding: self.embedding,
         }
     }
 
-    /// The model with the weights of `dict` (`backbone.*` and `head.*`).
+    /// The model with the weights of `dict` (`backbone.*`, `partner.*` and `head.*`).
     pub fn load(&self, dict: &StateDict, device: &Device) -> crate::Result<MusicnnTransfer> {
         let mut loader = Loader::new(dict, device);
         let backbone = self.backbone.load_from(&mut loader, "backbone.", device);
+        let partner = self.partner.map(|_| self.backbone.load_from(&mut loader, "partner.", device));
         let head = self.head.load_from(&mut loader, "head.", device);
         loader.finish("musicnn transfer")?;
-        Ok(MusicnnTransfer { backbone, head, embedding: self.embedding })
+        Ok(MusicnnTransfer { backbone, partner, head, embedding: self.embedding })
     }
 }
 
@@ -580,6 +659,8 @@ impl MusicnnTransferConfig {
 pub struct MusicnnTransfer {
     /// The pretrained tagger.
     pub backbone: Musicnn,
+    /// The second tagger, if any.
+    pub partner: Option<Musicnn>,
     /// The genre head.
     pub head: TransferHead,
     #[module(skip)]
@@ -587,27 +668,43 @@ pub struct MusicnnTransfer {
 }
 
 impl MusicnnTransfer {
-    /// Joins a tagger and a head trained on its `embedding`.
-    pub fn new(backbone: Musicnn, head: TransferHead, embedding: EmbeddingLayer) -> Self {
-        MusicnnTransfer { backbone, head, embedding }
+    /// Joins taggers and a head trained on their `embedding`s.
+    pub fn new(backbone: Musicnn, partner: Option<Musicnn>, head: TransferHead, embedding: EmbeddingLayer) -> Self {
+        MusicnnTransfer { backbone, partner, head, embedding }
     }
 
     /// Genre logits `[B, classes]` for musicnn features `[B, 96, 187]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        self.head.forward(self.backbone.embed(x, self.embedding))
+        let embedded = match &self.partner {
+            Some(partner) => {
+                Tensor::cat(vec![self.backbone.embed(x.clone(), self.embedding), partner.embed(x, self.embedding)], 1)
+            }
+            None => self.backbone.embed(x, self.embedding),
+        };
+        self.head.forward(embedded)
     }
 
-    /// For Grad-CAM: genre logits and the tagger's temporal maps `[B, 153, 96, 187]`
-    /// as a leaf of the graph (see [`Musicnn::forward_all_with_leaf_maps`]).
+    /// For Grad-CAM: genre logits and the (first) tagger's temporal maps
+    /// `[B, 153, 96, 187]` as a leaf of the graph (see
+    /// [`Musicnn::forward_all_with_leaf_maps`]).
     pub fn forward_with_maps(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<4>) {
+        let partner = self.partner.as_ref().map(|p| p.embed(x.clone(), self.embedding));
         let (out, maps) = self.backbone.forward_all_with_leaf_maps(x);
-        (self.head.forward(Musicnn::select(out, self.embedding)), maps)
+        let embedded = Musicnn::select(out, self.embedding);
+        let embedded = match partner {
+            Some(p) => Tensor::cat(vec![embedded, p], 1),
+            None => embedded,
+        };
+        (self.head.forward(embedded), maps)
     }
 
-    /// The weights, as `backbone.*` and `head.*`.
+    /// The weights, as `backbone.*`, `partner.*` and `head.*`.
     pub fn state_dict(&self) -> StateDict {
         let mut dict = StateDict::new();
         self.backbone.save_into(&mut dict, "backbone.");
+        if let Some(partner) = &self.partner {
+            partner.save_into(&mut dict, "partner.");
+        }
         self.head.save_into(&mut dict, "head.");
         dict
     }
@@ -647,10 +744,15 @@ pub fn embed_set(
     cache: Option<&EmbeddingCache>,
 ) -> dataset::segments::SegmentSet {
     let config = MusicnnConfig::new();
-    let sizes = LAYERS.map(|l| l.size(&config));
-    let width: usize = sizes.iter().sum();
-    let position = LAYERS.iter().position(|&l| l == layer).unwrap_or(0);
-    let offset: usize = sizes[..position].iter().sum();
+    let width: usize = LAYERS.iter().map(|l| l.size(&config)).sum();
+    // Where `layer` sits in the cached rows: penultimate-taggram is the last two side by side.
+    let first = match layer {
+        EmbeddingLayer::PenultimateTaggram => EmbeddingLayer::Penultimate,
+        other => other,
+    };
+    let position = LAYERS.iter().position(|&l| l == first).unwrap_or(0);
+    let offset: usize = LAYERS[..position].iter().map(|l| l.size(&config)).sum();
+    let size = layer.size(&config);
     let mut tracks = Vec::new();
     for (track, label, features) in set.tracks() {
         let n = features.n_segments();
@@ -664,9 +766,8 @@ pub fn embed_set(
                 all
             }
         };
-        let values: Vec<f32> =
-            all.chunks_exact(width).flat_map(|row| &row[offset..offset + sizes[position]]).copied().collect();
-        if let Some(embedded) = dsp::Features::from_vec(values, [n, 1, sizes[position]]) {
+        let values: Vec<f32> = all.chunks_exact(width).flat_map(|row| &row[offset..offset + size]).copied().collect();
+        if let Some(embedded) = dsp::Features::from_vec(values, [n, 1, size]) {
             tracks.push((track, label, embedded));
         }
     }
@@ -746,5 +847,45 @@ impl EmbeddingCache {
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
+
+    use super::*;
+
+    #[test]
+    fn a_folded_standardisation_gives_the_same_logits_on_raw_inputs() {
+        let device = Device::flex();
+        device.seed(7);
+        let head = TransferHeadConfig::new(3, 5).with_hidden(0).with_dropout(0.0).init(&device);
+        let (mean, scale) = ([0.5f32, -1.0, 2.0, 0.0, 3.0], [2.0f32, 0.5, 1.0, 4.0, 0.25]);
+        let raw = Tensor::<2>::random([4, 5], Distribution::Normal(0.0, 3.0), &device);
+        let standardised = (raw.clone() - Tensor::<1>::from_floats(mean, &device).unsqueeze())
+            / Tensor::<1>::from_floats(scale, &device).unsqueeze();
+        let folded = head.fold_standardization(&mean, &scale).expect("a linear head folds");
+        let difference: f32 = (head.forward(standardised) - folded.forward(raw)).abs().max().into_scalar();
+        assert!(difference < 1e-5, "{difference}");
+        // A head with a hidden layer cannot be folded, nor can wrong lengths.
+        assert!(TransferHeadConfig::new(3, 5).init(&device).fold_standardization(&mean, &scale).is_none());
+        assert!(head.fold_standardization(&mean[..4], &scale[..4]).is_none());
+    }
+
+    #[test]
+    fn the_dual_model_round_trips_through_its_state_dict() {
+        let device = Device::flex();
+        device.seed(8);
+        let config = MusicnnTransferConfig::dual(4, EmbeddingLayer::PenultimateTaggram);
+        assert_eq!(config.head.n_inputs, 2 * 250);
+        let model = config.init(&device);
+        let dict = model.state_dict();
+        assert!(dict.iter().any(|(name, _)| name.starts_with("partner.")));
+        assert!(!dict.iter().any(|(name, _)| name.starts_with("head.hidden")));
+        let loaded = config.load(&dict, &device).expect("its own weights load");
+        let x = Tensor::<3>::random([2, 96, 187], Distribution::Normal(0.0, 1.0), &device);
+        let difference: f32 = (model.forward(x.clone()) - loaded.forward(x)).abs().max().into_scalar();
+        assert!(difference < 1e-5, "{difference}");
     }
 }

@@ -128,6 +128,8 @@ impl TrainingConfig {
     pub fn original(arch: Architecture, n_classes: usize) -> Self {
         let optimizer = match arch {
             Architecture::Transformer => OptimizerConfig::AdamW { lr: 5e-4, weight_decay: 1e-2 },
+            // bench/linear_head_study.py's choice for the linear head on both taggers.
+            Architecture::MusicnnDual => OptimizerConfig::AdamW { lr: 1e-3, weight_decay: 1.0 },
             _ => OptimizerConfig::Adam { lr: 1e-3 },
         };
         TrainingConfig {

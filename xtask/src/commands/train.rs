@@ -8,6 +8,9 @@
 //! The musicnn architectures train their head only: every segment goes through the
 //! frozen pretrained tagger once, and the head learns on those embeddings with the
 //! same loop, early stopping and checkpoints; the saved model is tagger plus head.
+//! `musicnn-dual` reads both taggers; its linear head learns on standardised
+//! embeddings, and the standardisation is folded into the head's weights on saving.
+//! `--refit` trains on train + valid for a fixed number of epochs.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,7 +35,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let kind = DeviceKind::Cpu;
     let device = kind.device()?;
     let index = TrackIndex::open(&args.data)?;
-    let (sets, _missing) = super::split::make(&index, &args.split)?;
+    let (mut sets, _missing) = super::split::make(&index, &args.split)?;
+    if args.refit {
+        let valid = std::mem::take(&mut sets.valid);
+        sets.train.extend(valid);
+    }
     let features = arch.feature_config();
     let cache = FeatureCache::open(&args.cache_dir, features.clone())?;
     // --whole-track trains (and validates) on every segment; the test set is always
@@ -65,27 +72,55 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     );
     // What is saved: the trained model itself, or for transfer, the tagger with the head.
     let mut saved_config = config.model.clone();
-    let mut tagger: Option<(Musicnn, EmbeddingLayer)> = None;
+    let mut tagger: Option<FrozenTaggers> = None;
     if let Some(source) = arch.musicnn_source() {
-        let layer: EmbeddingLayer = args.embedding.parse().map_err(anyhow::Error::msg)?;
-        let transfer = MusicnnTransferConfig::for_classes(index.labels().len(), source, layer);
+        let layer: EmbeddingLayer = match &args.embedding {
+            Some(name) => name.parse().map_err(anyhow::Error::msg)?,
+            None => arch.default_embedding(),
+        };
+        let labels = index.labels().len();
+        let transfer = match arch.musicnn_partner() {
+            Some(_) => MusicnnTransferConfig::dual(labels, layer),
+            None => MusicnnTransferConfig::for_classes(labels, source, layer),
+        };
         config.model = ModelConfig::TransferHead(transfer.head.clone());
         saved_config = ModelConfig::MusicnnTransfer(transfer);
-        let frozen = models::musicnn::load_pretrained(source, &device)?;
-        let cache = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &frozen);
+        let mut taggers = Vec::new();
         let started = std::time::Instant::now();
-        for set in [&mut train_set, &mut valid_set, &mut test_set] {
-            *set = embed_set(&frozen, set, layer, 32, &device, Some(&cache));
+        let unembedded = [train_set.clone(), valid_set.clone(), test_set.clone()];
+        for source in std::iter::once(source).chain(arch.musicnn_partner()) {
+            let frozen = models::musicnn::load_pretrained(source, &device)?;
+            let cache = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &frozen);
+            let embedded = unembedded.clone().map(|set| embed_set(&frozen, &set, layer, 32, &device, Some(&cache)));
+            for (set, part) in [&mut train_set, &mut valid_set, &mut test_set].into_iter().zip(embedded) {
+                *set = if taggers.is_empty() { part } else { side_by_side(set, &part) };
+            }
+            taggers.push((source, frozen));
         }
         let segments = train_set.len() + valid_set.len() + test_set.len();
         let seconds = started.elapsed().as_secs_f64();
+        let names: Vec<String> = taggers.iter().map(|(s, _)| format!("musicnn-{}", s.name())).collect();
         println!(
-            "embedded {segments} segments with frozen musicnn-{} ({}) in {seconds:.1} s ({:.1} segments/s)",
-            source.name(),
+            "embedded {segments} segments with frozen {} ({}) in {seconds:.1} s ({:.1} segments/s)",
+            names.join(" + "),
             layer.name(),
             segments as f64 / seconds
         );
-        tagger = Some((frozen, layer));
+        // A linear head learns on standardised embeddings (statistics of the training
+        // segments); the standardisation is folded into its weights when saved.
+        let standardization = match &config.model {
+            ModelConfig::TransferHead(head) if head.hidden == 0 => {
+                let s = Standardization::of(&train_set);
+                for set in [&mut train_set, &mut valid_set, &mut test_set] {
+                    *set = s.apply(set);
+                }
+                Some(s)
+            }
+            _ => None,
+        };
+        let mut taggers = taggers.into_iter().map(|(_, t)| t);
+        let first = taggers.next().context("no tagger")?;
+        tagger = Some(FrozenTaggers { first, partner: taggers.next(), layer, standardization });
     }
     let (input_rows, input_columns) = match &config.model {
         ModelConfig::TransferHead(head) => (1, head.n_inputs),
@@ -93,8 +128,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let complete = |trained: &GenreModel| -> GenreModel {
         match (trained, &tagger) {
-            (GenreModel::TransferHead(head), Some((frozen, layer))) => {
-                GenreModel::MusicnnTransfer(MusicnnTransfer::new(frozen.clone(), head.clone(), *layer))
+            (GenreModel::TransferHead(head), Some(t)) => {
+                let head = match &t.standardization {
+                    Some(s) => head.fold_standardization(&s.mean, &s.scale).unwrap_or_else(|| head.clone()),
+                    None => head.clone(),
+                };
+                GenreModel::MusicnnTransfer(MusicnnTransfer::new(t.first.clone(), t.partner.clone(), head, t.layer))
             }
             _ => trained.clone(),
         }
@@ -113,7 +152,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if !resuming {
         writeln!(csv, "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds")?;
     }
-    let started = std::time::Instant::now();
     let mut on_epoch = |m: &models::train::EpochMetrics, model: &models::GenreModel| {
         println!(
             "epoch {:>3}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} (segments) | {:.1} s",
@@ -141,7 +179,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.resume,
         &mut on_epoch,
     )?;
-    let train_seconds = started.elapsed().as_secs_f64();
+    // Summed over epochs, so a resumed run reports its whole training time.
+    let train_seconds: f64 = outcome.history.iter().map(|m| m.seconds).sum();
 
     // Test: segment accuracy, and track accuracy with the original's mean aggregation.
     let batcher = SegmentBatcher { n_mels: input_rows, n_frames: input_columns };
@@ -167,7 +206,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "labels": labels,
         "test_track_report": track_report,
         "test_segments": test_set.len(),
-        "embedding": tagger.as_ref().map(|(_, layer)| layer.name()),
+        "embedding": tagger.as_ref().map(|t| t.layer.name()),
+        "refit": args.refit,
         "whole_track": args.whole_track,
     });
     draw_learning_curves(&args.out.join("learning_curve.png"), &outcome.history)?;
@@ -234,4 +274,84 @@ fn draw_learning_curves(path: &std::path::Path, history: &[models::train::EpochM
         .with_series("validation", series(&|m| m.valid_accuracy), false);
     figures::save_line_charts_png(path, &[loss, accuracy])?;
     Ok(())
+}
+
+/// The frozen tagger(s) of a transfer model, the layer its head reads, and the
+/// standardisation a linear head was trained with.
+struct FrozenTaggers {
+    first: Musicnn,
+    partner: Option<Musicnn>,
+    layer: EmbeddingLayer,
+    standardization: Option<Standardization>,
+}
+
+/// Per-dimension mean and standard deviation of a set's embeddings.
+struct Standardization {
+    mean: Vec<f32>,
+    scale: Vec<f32>,
+}
+
+impl Standardization {
+    /// The statistics of every segment of `set` (population standard deviation; 1
+    /// where a dimension is constant).
+    fn of(set: &SegmentSet) -> Self {
+        let width = set.tracks().next().map_or(0, |(_, _, f)| f.shape()[2]);
+        let (mut sum, mut squares, mut n) = (vec![0.0f64; width], vec![0.0f64; width], 0usize);
+        for (_, _, features) in set.tracks() {
+            for row in features.as_slice().chunks_exact(width.max(1)) {
+                for ((s, q), &v) in sum.iter_mut().zip(squares.iter_mut()).zip(row) {
+                    *s += f64::from(v);
+                    *q += f64::from(v) * f64::from(v);
+                }
+                n += 1;
+            }
+        }
+        let n = n.max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let scale = squares
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| {
+                let sd = (q / n - m * m).max(0.0).sqrt();
+                if sd > 1e-6 { sd as f32 } else { 1.0 }
+            })
+            .collect();
+        Standardization { mean: mean.iter().map(|&m| m as f32).collect(), scale }
+    }
+
+    fn apply(&self, set: &SegmentSet) -> SegmentSet {
+        let width = self.mean.len().max(1);
+        let tracks = set
+            .tracks()
+            .filter_map(|(track, label, features)| {
+                let values: Vec<f32> = features
+                    .as_slice()
+                    .chunks_exact(width)
+                    .flat_map(|row| row.iter().zip(&self.mean).zip(&self.scale).map(|((v, m), s)| (v - m) / s))
+                    .collect();
+                dsp::Features::from_vec(values, features.shape()).map(|f| (track, label, f))
+            })
+            .collect();
+        SegmentSet::from_features(tracks)
+    }
+}
+
+/// Two embedding sets of the same tracks (`[n, 1, E1]`, `[n, 1, E2]`) as one of
+/// `[n, 1, E1 + E2]`.
+fn side_by_side(first: &SegmentSet, second: &SegmentSet) -> SegmentSet {
+    let tracks = first
+        .tracks()
+        .zip(second.tracks())
+        .filter_map(|((track, label, a), (_, _, b))| {
+            let ([n, _, wa], [_, _, wb]) = (a.shape(), b.shape());
+            let values: Vec<f32> = a
+                .as_slice()
+                .chunks_exact(wa.max(1))
+                .zip(b.as_slice().chunks_exact(wb.max(1)))
+                .flat_map(|(x, y)| x.iter().chain(y).copied())
+                .collect();
+            dsp::Features::from_vec(values, [n, 1, wa + wb]).map(|f| (track, label, f))
+        })
+        .collect();
+    SegmentSet::from_features(tracks)
 }
