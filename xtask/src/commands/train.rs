@@ -87,16 +87,23 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         saved_config = ModelConfig::MusicnnTransfer(transfer);
         let mut taggers = Vec::new();
         let started = std::time::Instant::now();
-        let unembedded = [train_set.clone(), valid_set.clone(), test_set.clone()];
+        // Each tagger embeds the feature sets; a second tagger's rows go beside the first's.
+        let mut embedded: Option<[SegmentSet; 3]> = None;
         for source in std::iter::once(source).chain(arch.musicnn_partner()) {
             let frozen = models::musicnn::load_pretrained(source, &device)?;
             let cache = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &frozen);
-            let embedded = unembedded.clone().map(|set| embed_set(&frozen, &set, layer, 32, &device, Some(&cache)));
-            for (set, part) in [&mut train_set, &mut valid_set, &mut test_set].into_iter().zip(embedded) {
-                *set = if taggers.is_empty() { part } else { side_by_side(set, &part) };
-            }
+            let parts =
+                [&train_set, &valid_set, &test_set].map(|set| embed_set(&frozen, set, layer, 32, &device, Some(&cache)));
+            embedded = Some(match embedded {
+                None => parts,
+                Some([train, valid, test]) => {
+                    let [t, v, e] = parts;
+                    [side_by_side(&train, &t), side_by_side(&valid, &v), side_by_side(&test, &e)]
+                }
+            });
             taggers.push((source, frozen));
         }
+        [train_set, valid_set, test_set] = embedded.context("no tagger")?;
         let segments = train_set.len() + valid_set.len() + test_set.len();
         let seconds = started.elapsed().as_secs_f64();
         let names: Vec<String> = taggers.iter().map(|(s, _)| format!("musicnn-{}", s.name())).collect();
