@@ -531,6 +531,9 @@ pub struct EvalArgs {
     /// The feature cache folder.
     #[arg(long, default_value = "cache")]
     pub cache_dir: PathBuf,
+    /// Classify every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -156,6 +156,28 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
         .output()
         .unwrap();
     assert!(predicted.status.success(), "{}", String::from_utf8_lossy(&predicted.stderr));
+    // eval on the same split: the first 30 s by default, every segment with --whole-track.
+    for (flag, coverage) in [(None, "the first 30 s"), (Some("--whole-track"), "every 3 s segment")] {
+        let report = dir.join("eval");
+        let evaluated = xtask()
+            .args(["eval", "--fractions", "0.5,0.25,0.25", "--data"])
+            .arg(&data)
+            .arg("--model")
+            .arg(run.join("model.gmdl"))
+            .arg("--out")
+            .arg(&report)
+            .arg("--cache-dir")
+            .arg(dir.join("cache"))
+            .args(flag)
+            .output()
+            .unwrap();
+        assert!(evaluated.status.success(), "{}", String::from_utf8_lossy(&evaluated.stderr));
+        let markdown = std::fs::read_to_string(report.join("report.md")).unwrap();
+        assert!(markdown.contains(coverage) && markdown.contains("3 test tracks"), "{markdown}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+        assert_eq!(json["whole_track"], flag.is_some());
+    }
 }
 
 #[test]

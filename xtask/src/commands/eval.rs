@@ -1,4 +1,4 @@
-//! `cargo xtask eval --model MODEL --data DIR [split options] --out DIR`
+//! `cargo xtask eval --model MODEL --data DIR [split options] --out DIR [--whole-track]`
 //!
 //! Segment-level and track-level accuracy (always labelled which is which), per-class
 //! precision / recall / F1 and the confusion matrix (tracks, mean aggregation), track
@@ -34,7 +34,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     );
     let (sets, _) = super::split::make(&index, &args.split)?;
     let cache = FeatureCache::open(&args.cache_dir, classifier.checkpoint().header.features.clone())?;
-    let test = SegmentSet::load(&cache, &index, &sets.test, Coverage::Clip)?;
+    let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };
+    let test = SegmentSet::load(&cache, &index, &sets.test, coverage)?;
 
     let (mut seg_truth, mut seg_pred, mut seg_probs) = (Vec::new(), Vec::new(), Vec::new());
     let mut per_track = Vec::new();
@@ -63,10 +64,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let _ = writeln!(md, "# Evaluation of {}\n", args.model.display());
     let _ = writeln!(
         md,
-        "Data {} ({} test tracks, {} segments), device {}.\n",
+        "Data {} ({} test tracks, {} segments: {}), device {}.\n",
         args.data.display(),
         sets.test.len(),
         test.len(),
+        if args.whole_track { "every 3 s segment of each track" } else { "the first 30 s of each track" },
         kind.describe()
     );
     let _ = writeln!(md, "- **Segment-level accuracy**: {:.4}", segments.accuracy);
@@ -97,6 +99,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         "model": args.model.display().to_string(),
         "device": kind.describe(),
         "labels": labels,
+        "whole_track": args.whole_track,
         "segment_level": segments,
         "track_level_by_aggregation": by_aggregation.iter().map(|(a, r)| (a.name(), r)).collect::<std::collections::BTreeMap<_, _>>(),
         "expected_calibration_error": ece,

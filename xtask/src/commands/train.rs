@@ -92,8 +92,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         for source in std::iter::once(source).chain(arch.musicnn_partner()) {
             let frozen = models::musicnn::load_pretrained(source, &device)?;
             let cache = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &frozen);
-            let parts =
-                [&train_set, &valid_set, &test_set].map(|set| embed_set(&frozen, set, layer, 32, &device, Some(&cache)));
+            let parts = [&train_set, &valid_set, &test_set]
+                .map(|set| embed_set(&frozen, set, layer, 32, &device, Some(&cache)));
             embedded = Some(match embedded {
                 None => parts,
                 Some([train, valid, test]) => {
