@@ -1,24 +1,39 @@
 #!/usr/bin/env bash
 # The issue-6 side-by-side: the original's three architectures trained with our `train`
 # and with ../shared/bench/torch_reference.py on the same Emotify folds (the reference's
-# own, written by bench/sklearn_folds.py), one thread each, both frameworks at once.
-# Finished runs are skipped and unfinished ones resume from their last epoch (ours with
-# `train --resume`, PyTorch's through bench/torch_train_resumable.py, which is the reference's
-# loop plus a checkpoint per epoch), so the script can be started again after an interruption.
+# own, written by bench/sklearn_folds.py), one thread per run.
 #
-#   bench/cross_validate.sh PYTHON OUT_DIR [RUNS...]
+#   bench/cross_validate.sh PYTHON OUT_DIR [JOBS...]
 #
-# RUNS are arch:fold pairs; the default is CRNN-BiGRU on all five folds and the other two
-# architectures on folds 0 and 1. Ours go to OUT_DIR/burn/<arch>_f<fold>/ (result.json),
-# PyTorch's to OUT_DIR/pytorch/<arch>_f<fold>.json; each has a .log with the timing.
+# A job is SIDE:ARCH:FOLD with SIDE one of `ours`, `theirs` (PyTorch) or `ours-whole` (ours
+# with `train --whole-track`: every 3 s segment of each clip, not only the first 30 s).
+# The default list pairs each run with its PyTorch twin: CRNN-BiGRU on all five folds, the
+# whole-track run on fold 0, then the other two architectures on folds 0 and 1.
+#
+# WORKERS (default 2, one per core) take jobs from the list in order; a job is claimed
+# with a lock directory, so no two workers run the same one. Finished jobs are skipped and
+# unfinished ones resume from their last epoch (ours with `train --resume`, PyTorch's
+# through bench/torch_train_resumable.py, the reference's loop plus a checkpoint per epoch),
+# so the script can be started again after an interruption.
+#
+# Ours go to OUT_DIR/burn/<arch>_f<fold>[_whole]/ (result.json), PyTorch's to
+# OUT_DIR/pytorch/<arch>_f<fold>.json; each has a .log with `/usr/bin/time -v`'s CPU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$1; out=$2; shift 2
-runs=("$@")
-[ ${#runs[@]} -eq 0 ] && runs=(crnn-bigru:0 crnn-bigru:1 crnn-bigru:2 crnn-bigru:3 crnn-bigru:4 crnn-bilstm:0 crnn-bilstm:1 transformer:0 transformer:1)
+jobs=("$@")
+if [ ${#jobs[@]} -eq 0 ]; then
+  for run in crnn-bigru:0 crnn-bigru:1 crnn-bigru:2 crnn-bigru:3 crnn-bigru:4 ours-whole \
+             crnn-bilstm:0 crnn-bilstm:1 transformer:0 transformer:1; do
+    if [ "$run" = ours-whole ]; then jobs+=(ours-whole:crnn-bigru:0); continue; fi
+    jobs+=("ours:$run" "theirs:$run")
+  done
+fi
 data=../shared/emotify
 folds=$out/folds
+locks=$out/locks
 mkdir -p "$out/burn" "$out/pytorch"
+rm -rf "$locks"; mkdir -p "$locks"
 [ -f "$folds/test_fold4.txt" ] || "$python" bench/sklearn_folds.py --data "$data" --out "$folds"
 # XTASK=path/to/xtask uses a fixed copy of the runner (so rebuilding during a long run is safe).
 if [ -z "${XTASK:-}" ]; then
@@ -27,22 +42,32 @@ if [ -z "${XTASK:-}" ]; then
 fi
 xtask=$XTASK
 
-ours() {
-  for run in "${runs[@]}"; do
-    arch=${run%%:*}; fold=${run##*:}; dir=$out/burn/${arch}_f$fold
-    [ -s "$dir/result.json" ] && continue
-    /usr/bin/time -v "$xtask" train --data "$data" --arch "$arch" --strategy lists --lists "$folds" \
-      --list-kind "fold$fold" --threads 1 --resume --out "$dir" --cache-dir "$out/cache" >> "$dir.log" 2>&1
+run_job() {
+  local side=${1%%:*} rest=${1#*:}
+  local arch=${rest%%:*} fold=${rest##*:}
+  case $side in
+    ours|ours-whole)
+      local dir=$out/burn/${arch}_f$fold extra=()
+      [ "$side" = ours-whole ] && { dir=${dir}_whole; extra=(--whole-track); }
+      [ -s "$dir/result.json" ] && return 0
+      /usr/bin/time -v "$xtask" train --data "$data" --arch "$arch" --strategy lists --lists "$folds" \
+        --list-kind "fold$fold" --threads 1 --resume "${extra[@]}" --out "$dir" \
+        --cache-dir "$out/cache" >> "$dir.log" 2>&1 ;;
+    theirs)
+      local result=$out/pytorch/${arch}_f$fold.json
+      [ -s "$result" ] && return 0
+      /usr/bin/time -v "$python" bench/torch_train_resumable.py --checkpoint "${result%.json}.ckpt" -- \
+        train --data "$data" --model "$arch" --folds 5 --fold "$fold" --threads 1 \
+        > "$result.tmp" 2>> "${result%.json}.log"
+      mv "$result.tmp" "$result" ;;
+    *) echo "unknown job $1" >&2; return 1 ;;
+  esac
+}
+worker() {
+  for job in "${jobs[@]}"; do
+    mkdir "$locks/${job//:/_}" 2>/dev/null || continue
+    run_job "$job"
   done
 }
-theirs() {
-  for run in "${runs[@]}"; do
-    arch=${run%%:*}; fold=${run##*:}; result=$out/pytorch/${arch}_f$fold.json
-    [ -s "$result" ] && continue
-    /usr/bin/time -v "$python" bench/torch_train_resumable.py --checkpoint "${result%.json}.ckpt" -- \
-      train --data "$data" --model "$arch" --folds 5 --fold "$fold" --threads 1 \
-      > "$result.tmp" 2>> "${result%.json}.log"
-    mv "$result.tmp" "$result"
-  done
-}
-ours & theirs & wait
+for _ in $(seq "${WORKERS:-2}"); do worker & done
+wait
