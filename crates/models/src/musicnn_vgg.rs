@@ -135,8 +135,6 @@ impl Vgg {
 
 /// The pretrained VGG of `source`, from `weights/musicnn/<source>_vgg.pt`.
 pub fn load_pretrained_vgg(source: MusicnnSource, device: &Device) -> crate::Result<Vgg> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../weights/musicnn")
-        .join(format!("{}_vgg.pt", source.name()));
+    let path = crate::musicnn::converted_weights_file(&format!("{}_vgg.pt", source.name()));
     VggConfig::new().load(&StateDict::read_pytorch(&path)?, device)
 }

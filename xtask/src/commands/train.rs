@@ -23,7 +23,10 @@ use dsp::Coverage;
 use models::checkpoint::{Checkpoint, Precision};
 use models::data::SegmentBatcher;
 use models::infer::{Aggregation, argmax};
-use models::musicnn::{EmbeddingCache, EmbeddingLayer, Musicnn, MusicnnTransfer, MusicnnTransferConfig, embed_set};
+use models::musicnn::{
+    EmbeddingCache, EmbeddingLayer, EmbeddingStandardization, Musicnn, MusicnnTransfer, MusicnnTransferConfig, embed_set,
+    embeddings_side_by_side,
+};
 use models::train::{TrainingConfig, evaluate};
 use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
 
@@ -98,7 +101,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 None => parts,
                 Some([train, valid, test]) => {
                     let [t, v, e] = parts;
-                    [side_by_side(&train, &t), side_by_side(&valid, &v), side_by_side(&test, &e)]
+                    [embeddings_side_by_side(&train, &t), embeddings_side_by_side(&valid, &v), embeddings_side_by_side(&test, &e)]
                 }
             });
             taggers.push((source, frozen));
@@ -117,7 +120,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         // segments); the standardisation is folded into its weights when saved.
         let standardization = match &config.model {
             ModelConfig::TransferHead(head) if head.hidden == 0 => {
-                let s = Standardization::of(&train_set);
+                let s = EmbeddingStandardization::of(&train_set);
                 for set in [&mut train_set, &mut valid_set, &mut test_set] {
                     *set = s.apply(set);
                 }
@@ -289,76 +292,6 @@ struct FrozenTaggers {
     first: Musicnn,
     partner: Option<Musicnn>,
     layer: EmbeddingLayer,
-    standardization: Option<Standardization>,
+    standardization: Option<EmbeddingStandardization>,
 }
 
-/// Per-dimension mean and standard deviation of a set's embeddings.
-struct Standardization {
-    mean: Vec<f32>,
-    scale: Vec<f32>,
-}
-
-impl Standardization {
-    /// The statistics of every segment of `set` (population standard deviation; 1
-    /// where a dimension is constant).
-    fn of(set: &SegmentSet) -> Self {
-        let width = set.tracks().next().map_or(0, |(_, _, f)| f.shape()[2]);
-        let (mut sum, mut squares, mut n) = (vec![0.0f64; width], vec![0.0f64; width], 0usize);
-        for (_, _, features) in set.tracks() {
-            for row in features.as_slice().chunks_exact(width.max(1)) {
-                for ((s, q), &v) in sum.iter_mut().zip(squares.iter_mut()).zip(row) {
-                    *s += f64::from(v);
-                    *q += f64::from(v) * f64::from(v);
-                }
-                n += 1;
-            }
-        }
-        let n = n.max(1) as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-        let scale = squares
-            .iter()
-            .zip(&mean)
-            .map(|(q, m)| {
-                let sd = (q / n - m * m).max(0.0).sqrt();
-                if sd > 1e-6 { sd as f32 } else { 1.0 }
-            })
-            .collect();
-        Standardization { mean: mean.iter().map(|&m| m as f32).collect(), scale }
-    }
-
-    fn apply(&self, set: &SegmentSet) -> SegmentSet {
-        let width = self.mean.len().max(1);
-        let tracks = set
-            .tracks()
-            .filter_map(|(track, label, features)| {
-                let values: Vec<f32> = features
-                    .as_slice()
-                    .chunks_exact(width)
-                    .flat_map(|row| row.iter().zip(&self.mean).zip(&self.scale).map(|((v, m), s)| (v - m) / s))
-                    .collect();
-                dsp::Features::from_vec(values, features.shape()).map(|f| (track, label, f))
-            })
-            .collect();
-        SegmentSet::from_features(tracks)
-    }
-}
-
-/// Two embedding sets of the same tracks (`[n, 1, E1]`, `[n, 1, E2]`) as one of
-/// `[n, 1, E1 + E2]`.
-fn side_by_side(first: &SegmentSet, second: &SegmentSet) -> SegmentSet {
-    let tracks = first
-        .tracks()
-        .zip(second.tracks())
-        .filter_map(|((track, label, a), (_, _, b))| {
-            let ([n, _, wa], [_, _, wb]) = (a.shape(), b.shape());
-            let values: Vec<f32> = a
-                .as_slice()
-                .chunks_exact(wa.max(1))
-                .zip(b.as_slice().chunks_exact(wb.max(1)))
-                .flat_map(|(x, y)| x.iter().chain(y).copied())
-                .collect();
-            dsp::Features::from_vec(values, [n, 1, wa + wb]).map(|f| (track, label, f))
-        })
-        .collect();
-    SegmentSet::from_features(tracks)
-}

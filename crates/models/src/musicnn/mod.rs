@@ -32,6 +32,13 @@ use serde::{Deserialize, Serialize};
 use crate::layers;
 use crate::state_dict::{Loader, StateDict, put};
 
+mod embedding;
+mod pretrained;
+
+pub use embedding::{EmbeddingCache, EmbeddingStandardization, embed_set, embeddings_side_by_side};
+pub(crate) use pretrained::converted_weights_file;
+pub use pretrained::{load_pretrained, pretrained_weights_path, tag_names};
+
 /// TensorFlow's default batch-norm epsilon.
 const TF_EPSILON: f64 = 1e-3;
 
@@ -707,146 +714,6 @@ impl MusicnnTransfer {
         }
         self.head.save_into(&mut dict, "head.");
         dict
-    }
-}
-
-/// Where `weights/convert_musicnn.py` puts the converted tagger weights in this
-/// repository: `weights/musicnn/<source>_musicnn.pt`.
-pub fn pretrained_weights_path(source: MusicnnSource) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../weights/musicnn")
-        .join(format!("{}_musicnn.pt", source.name()))
-}
-
-/// The pretrained tagger of `source`, read from [`pretrained_weights_path`].
-pub fn load_pretrained(source: MusicnnSource, device: &Device) -> crate::Result<Musicnn> {
-    let dict = StateDict::read_pytorch(&pretrained_weights_path(source))?;
-    MusicnnConfig::new().load(&dict, device)
-}
-
-/// The 50 tag names of `source`, in output order (`weights/musicnn/tags.json`).
-pub fn tag_names(source: MusicnnSource) -> Vec<String> {
-    const TAGS: &str = include_str!("../../../weights/musicnn/tags.json");
-    let all: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(TAGS).unwrap_or_default();
-    all.get(source.name()).cloned().unwrap_or_default()
-}
-
-/// The `layer` embedding of every segment of `set`, as a set of one-row "spectrograms"
-/// `[segments, 1, E]` with the same labels and tracks: what a [`TransferHead`] trains
-/// on while the tagger stays frozen. Runs `batch` patches at a time on `device`; with
-/// a `cache`, each track's embeddings are computed once for every layer.
-pub fn embed_set(
-    tagger: &Musicnn,
-    set: &dataset::segments::SegmentSet,
-    layer: EmbeddingLayer,
-    batch: usize,
-    device: &Device,
-    cache: Option<&EmbeddingCache>,
-) -> dataset::segments::SegmentSet {
-    let config = MusicnnConfig::new();
-    let width: usize = LAYERS.iter().map(|l| l.size(&config)).sum();
-    // Where `layer` sits in the cached rows: penultimate-taggram is the last two side by side.
-    let first = match layer {
-        EmbeddingLayer::PenultimateTaggram => EmbeddingLayer::Penultimate,
-        other => other,
-    };
-    let position = LAYERS.iter().position(|&l| l == first).unwrap_or(0);
-    let offset: usize = LAYERS[..position].iter().map(|l| l.size(&config)).sum();
-    let size = layer.size(&config);
-    let mut tracks = Vec::new();
-    for (track, label, features) in set.tracks() {
-        let n = features.n_segments();
-        let all = match cache.and_then(|c| c.load(features, width)) {
-            Some(all) => all,
-            None => {
-                let all = embed_all_layers(tagger, features, batch, device);
-                if let Some(c) = cache {
-                    c.store(features, &all);
-                }
-                all
-            }
-        };
-        let values: Vec<f32> = all.chunks_exact(width).flat_map(|row| &row[offset..offset + size]).copied().collect();
-        if let Some(embedded) = dsp::Features::from_vec(values, [n, 1, size]) {
-            tracks.push((track, label, embedded));
-        }
-    }
-    dataset::segments::SegmentSet::from_features(tracks)
-}
-
-/// The layers in the order [`EmbeddingCache`] stores them.
-const LAYERS: [EmbeddingLayer; 3] = [EmbeddingLayer::Pools, EmbeddingLayer::Penultimate, EmbeddingLayer::Taggram];
-
-/// Every segment's embeddings, all layers side by side, `[segments, sum of sizes]`.
-fn embed_all_layers(tagger: &Musicnn, features: &dsp::Features, batch: usize, device: &Device) -> Vec<f32> {
-    let [n, mels, frames] = features.shape();
-    let mut rows = Vec::new();
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch.max(1)).min(n);
-        let chunk = features.as_slice()[start * mels * frames..end * mels * frames].to_vec();
-        let out = tagger.forward_all(Tensor::from_data(TensorData::new(chunk, [end - start, mels, frames]), device));
-        let pools = Tensor::cat(vec![out.mean_pool, out.max_pool], 1);
-        let taggram = burn::tensor::activation::sigmoid(out.logits);
-        let all = Tensor::cat(vec![pools, out.penultimate, taggram], 1);
-        rows.extend(all.into_data().iter::<f32>());
-    }
-    rows
-}
-
-/// A folder of musicnn embeddings, keyed by the features they were computed from (so
-/// a changed audio file or feature config misses) and the tagger's weights.
-#[derive(Debug, Clone)]
-pub struct EmbeddingCache {
-    dir: std::path::PathBuf,
-    weights_key: blake3::Hash,
-}
-
-impl EmbeddingCache {
-    /// A cache in `dir` for the tagger `tagger` (its weights are part of every key).
-    pub fn new(dir: impl Into<std::path::PathBuf>, tagger: &Musicnn) -> Self {
-        let mut hasher = blake3::Hasher::new();
-        for (name, tensor) in tagger.state_dict().iter() {
-            hasher.update(name.as_bytes());
-            for v in &tensor.values {
-                hasher.update(&v.to_le_bytes());
-            }
-        }
-        EmbeddingCache { dir: dir.into(), weights_key: hasher.finalize() }
-    }
-
-    fn path(&self, features: &dsp::Features) -> std::path::PathBuf {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(self.weights_key.as_bytes());
-        for d in features.shape() {
-            hasher.update(&(d as u64).to_le_bytes());
-        }
-        for v in features.as_slice() {
-            hasher.update(&v.to_le_bytes());
-        }
-        self.dir.join(format!("{}.emb", hasher.finalize().to_hex()))
-    }
-
-    /// The stored rows, if present, intact and `width` wide.
-    fn load(&self, features: &dsp::Features, width: usize) -> Option<Vec<f32>> {
-        let bytes = std::fs::read(self.path(features)).ok()?;
-        let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
-        if blake3::hash(body).as_bytes() != checksum || body.len() != 4 * width * features.n_segments() {
-            return None;
-        }
-        Some(body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-    }
-
-    /// Stores rows; a failure only costs a recomputation later.
-    fn store(&self, features: &dsp::Features, rows: &[f32]) {
-        let body: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let path = self.path(features);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|_| std::fs::write(&tmp, [&body[..], blake3::hash(&body).as_bytes()].concat()))
-            .and_then(|_| std::fs::rename(&tmp, &path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
     }
 }
 
