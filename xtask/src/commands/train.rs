@@ -24,8 +24,8 @@ use models::checkpoint::{Checkpoint, Precision};
 use models::data::SegmentBatcher;
 use models::infer::{Aggregation, argmax};
 use models::musicnn::{
-    EmbeddingCache, EmbeddingLayer, EmbeddingStandardization, Musicnn, MusicnnTransfer, MusicnnTransferConfig, embed_set,
-    embeddings_side_by_side,
+    EmbeddingCache, EmbeddingLayer, EmbeddingStandardization, Musicnn, MusicnnTransfer, MusicnnTransferConfig,
+    embed_set, embeddings_side_by_side,
 };
 use models::train::{TrainingConfig, evaluate};
 use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
@@ -101,7 +101,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 None => parts,
                 Some([train, valid, test]) => {
                     let [t, v, e] = parts;
-                    [embeddings_side_by_side(&train, &t), embeddings_side_by_side(&valid, &v), embeddings_side_by_side(&test, &e)]
+                    [
+                        embeddings_side_by_side(&train, &t),
+                        embeddings_side_by_side(&valid, &v),
+                        embeddings_side_by_side(&test, &e),
+                    ]
                 }
             });
             taggers.push((source, frozen));
@@ -294,4 +298,3 @@ struct FrozenTaggers {
     layer: EmbeddingLayer,
     standardization: Option<EmbeddingStandardization>,
 }
-

@@ -125,7 +125,6 @@ impl EmbeddingCache {
     }
 }
 
-
 /// Per-dimension mean and standard deviation of a set's embeddings: what a linear head
 /// learns on (`musicnn-dual`), and what [`TransferHead::fold_standardization`](super::TransferHead::fold_standardization)
 /// folds into its weights afterwards.

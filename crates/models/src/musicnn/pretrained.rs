@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::{MusicnnConfig, MusicnnSource, Musicnn};
+use super::{Musicnn, MusicnnConfig, MusicnnSource};
 use crate::state_dict::StateDict;
 
 /// Where `weights/convert_musicnn.py` puts the converted tagger weights in this
@@ -18,7 +18,11 @@ pub fn pretrained_weights_path(source: MusicnnSource) -> std::path::PathBuf {
 /// has it, the repository's path, so that the error names where it was expected.
 pub(crate) fn converted_weights_file(name: &str) -> std::path::PathBuf {
     let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../weights/musicnn");
-    let folders = [std::env::var_os("GENRE_MUSICNN_WEIGHTS").map(Into::into), Some(built.clone()), Some("weights/musicnn".into())];
+    let folders = [
+        std::env::var_os("GENRE_MUSICNN_WEIGHTS").map(Into::into),
+        Some(built.clone()),
+        Some("weights/musicnn".into()),
+    ];
     folders
         .into_iter()
         .flatten()
@@ -39,4 +43,3 @@ pub fn tag_names(source: MusicnnSource) -> Vec<String> {
     let all: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(TAGS).unwrap_or_default();
     all.get(source.name()).cloned().unwrap_or_default()
 }
-
