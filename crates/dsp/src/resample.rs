@@ -1,17 +1,16 @@
 //! Streaming sample-rate conversion to the feature rate (22,050 Hz by default).
 //!
-//! librosa resamples with soxr's "HQ" recipe: a linear-phase low-pass whose pass band
-//! ends at 91.3 % of the output Nyquist frequency and whose stop band starts at
-//! Nyquist. Rubato's synchronous FFT resampler with a Blackman-Harris² window puts its
-//! stop band at Nyquist as well, and the width of its transition band follows from the
-//! filter length; [`FILTER_LEN`] is the length whose transition band is closest to
-//! soxr HQ's. It was found by sweeping the length against librosa on the resampled
-//! fixtures (`docs/parity.md`): 320 matches, and 290 or 350 are already several times
-//! further off. The FFT resampler needs a length that is a multiple of the rates'
-//! smallest block (`rate / gcd(from, to)`), so rates with a large block (32 kHz: 441)
-//! match less closely; 8, 11.025, 16, 24, 44.1, 48, 88.2 and 96 kHz get 294 to 320.
-//! Upsampling (8 and 16 kHz input) matches soxr less well near the input's Nyquist
-//! frequency than downsampling does; see `docs/parity.md` for the figures.
+//! librosa resamples with libsoxr's "HQ" recipe. For every rate pair soxr plans with
+//! FIR and polyphase stages (rational ratios from down-sampling by about 4 to
+//! up-sampling by 4: 8 to 48 kHz into 22,050 Hz, and into musicnn's 16 kHz), the
+//! `soxr-hq` crate runs that recipe itself and equals soxr to under 1e-6. The other
+//! pairs (88.2 and 96 kHz, which soxr starts with fixed half-band filters; below
+//! 5.5 kHz; irrational ratios) use rubato's synchronous FFT resampler with a
+//! Blackman-Harris² window, which also stops at Nyquist: [`FILTER_LEN`] is the filter
+//! length whose transition band came closest to soxr HQ's when swept against librosa
+//! (`docs/parity.md`). The FFT resampler needs a length that is a multiple of the
+//! rates' smallest block (`rate / gcd(from, to)`), so rates with a large block match
+//! less closely.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
@@ -23,9 +22,68 @@ pub(crate) const FILTER_LEN: usize = 320;
 /// Input frames handed to rubato per call (about a third of a second at 44.1 kHz).
 const TARGET_CHUNK_IN: usize = 16_384;
 
-/// A mono resampler fed with blocks of any size; output is delay-compensated, so
-/// output sample `k` is the signal at time `k / to_hz`, as soxr's.
-pub(crate) struct StreamResampler {
+/// A mono resampler fed with blocks of any size; output sample `k` is the signal at
+/// time `k / to_hz`, as soxr's, and the total length is librosa's,
+/// `ceil(frames_in * to / from)`.
+pub(crate) enum StreamResampler {
+    /// soxr HQ's own stages.
+    Soxr { inner: Box<soxr_hq::Resampler>, frames_in: u64, frames_out: u64, from_hz: u32, to_hz: u32 },
+    /// rubato, for the pairs `soxr-hq` has no plan for.
+    Fft(Box<FftResampler>),
+}
+
+impl StreamResampler {
+    /// A resampler from `from_hz` to `to_hz`; both must be non-zero.
+    pub(crate) fn new(from_hz: u32, to_hz: u32) -> Result<Self, String> {
+        match soxr_hq::Resampler::new(from_hz, to_hz) {
+            Ok(inner) => {
+                Ok(StreamResampler::Soxr { inner: Box::new(inner), frames_in: 0, frames_out: 0, from_hz, to_hz })
+            }
+            Err(_) => Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?))),
+        }
+    }
+
+    /// Feeds `input`; appends whatever output is ready to `out`.
+    pub(crate) fn push(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<(), String> {
+        match self {
+            StreamResampler::Soxr { inner, frames_in, frames_out, .. } => {
+                let before = out.len();
+                inner.push(input, out);
+                *frames_in += input.len() as u64;
+                *frames_out += (out.len() - before) as u64;
+                Ok(())
+            }
+            StreamResampler::Fft(fft) => fft.push(input, out),
+        }
+    }
+
+    /// Flushes the filter; after this `out` holds `ceil(frames_in * to / from)` samples
+    /// in all, as `librosa.resample` returns (soxr's output, cut or padded with zeros
+    /// to that length by librosa's `fix_length`).
+    pub(crate) fn finish(&mut self, out: &mut Vec<f32>) -> Result<(), String> {
+        match self {
+            StreamResampler::Soxr { inner, frames_in, frames_out, from_hz, to_hz } => {
+                let before = out.len();
+                inner.finish(out);
+                let total = *frames_out + (out.len() - before) as u64;
+                let expected = (*frames_in * u64::from(*to_hz)).div_ceil(u64::from(*from_hz));
+                // soxr rounds the length, librosa then pads to the ceiling.
+                if total > expected {
+                    let extra = ((total - expected) as usize).min(out.len() - before);
+                    out.truncate(out.len() - extra);
+                } else {
+                    out.resize(out.len() + (expected - total) as usize, 0.0);
+                }
+                *frames_out = expected;
+                Ok(())
+            }
+            StreamResampler::Fft(fft) => fft.finish(out),
+        }
+    }
+}
+
+/// rubato's FFT resampler, delay-compensated.
+pub(crate) struct FftResampler {
     inner: Fft<f32>,
     pending: Vec<f32>,
     out_block: Vec<f32>,
@@ -37,7 +95,7 @@ pub(crate) struct StreamResampler {
     to_hz: u32,
 }
 
-impl StreamResampler {
+impl FftResampler {
     /// A resampler from `from_hz` to `to_hz`; both must be non-zero.
     pub(crate) fn new(from_hz: u32, to_hz: u32) -> Result<Self, String> {
         let (from, to) = (from_hz as usize, to_hz as usize);
@@ -61,7 +119,7 @@ impl StreamResampler {
         let (lead, skip) = delay_alignment(inner.fft_size_out(), from, to);
         let out_block = vec![0.0; inner.output_frames_max()];
         let pending = vec![0.0; lead];
-        Ok(StreamResampler { inner, pending, out_block, skip, frames_in: 0, frames_out: 0, from_hz, to_hz })
+        Ok(FftResampler { inner, pending, out_block, skip, frames_in: 0, frames_out: 0, from_hz, to_hz })
     }
 
     /// Feeds `input`; appends whatever output is ready to `out`.
