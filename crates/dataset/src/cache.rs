@@ -1,8 +1,9 @@
 //! Features computed once per track and kept on disk.
 //!
 //! Layout: `<dir>/<config key>/config.json` and `<dir>/<config key>/<hh>/<hash>-<coverage>.feat`,
-//! where the config key is a hash of the [`FeatureConfig`] (a changed config is a
-//! different cache) and `<hash>` the BLAKE3 of the audio file's bytes (a renamed file
+//! where the config key is a hash of the [`FeatureConfig`] and of
+//! [`dsp::FEATURE_CODE_VERSION`] (a changed config, or code that computes other
+//! numbers, is a different cache) and `<hash>` the BLAKE3 of the audio file's bytes (a renamed file
 //! is still a hit, an edited one a miss). An entry is a small header (magic, shape),
 //! the `f32` values, and a BLAKE3 checksum of both; it is written to a temporary file
 //! and renamed, so a killed run leaves no half entry, and a damaged entry fails its
@@ -62,7 +63,7 @@ impl FeatureCache {
         let extractor = FeatureExtractor::new(config)?;
         let json = serde_json::to_string(extractor.config())
             .map_err(|e| DatasetError::Cache { path: dir.as_ref().into(), reason: e.to_string() })?;
-        let key = blake3::hash(json.as_bytes()).to_hex();
+        let key = blake3::hash(format!("{}:{json}", dsp::FEATURE_CODE_VERSION).as_bytes()).to_hex();
         let dir = dir.as_ref().join(&key.as_str()[..16]);
         let io = |source| DatasetError::Io { path: dir.clone(), source };
         std::fs::create_dir_all(&dir).map_err(io)?;
