@@ -11,7 +11,7 @@
 //! in_proj_weight`, `linear1`, `norm1`, ...), as `torch_reference.py` defines them.
 
 use burn::module::Param;
-use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{Gelu, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use burn::tensor::ops::PadMode;
@@ -78,17 +78,46 @@ impl SpecTransformerConfig {
         h * w + 1
     }
 
+    /// Fresh encoder layers drawn as PyTorch's `nn.TransformerEncoder` draws them: one
+    /// layer (attention projections Xavier-uniform over the fused `[3 dim, dim]` matrix,
+    /// attention biases zero, the feed-forward layers PyTorch's and Burn's common
+    /// default), copied into every layer, since PyTorch clones the layer it is given.
     fn encoder(&self, device: &Device) -> Vec<EncoderLayer> {
+        let d = self.dim;
+        let bound = (6.0 / (d + 3 * d) as f64).sqrt();
+        let attention = LinearConfig::new(d, d).with_initializer(Initializer::Uniform { min: -bound, max: bound });
+        let zero_bias = |mut linear: Linear| {
+            linear.bias = Some(Param::from_tensor(Tensor::zeros([linear.weight.dims()[1]], device)));
+            linear
+        };
+        let first = EncoderLayer {
+            query: zero_bias(attention.init(device)),
+            key: zero_bias(attention.init(device)),
+            value: zero_bias(attention.init(device)),
+            out_proj: zero_bias(LinearConfig::new(d, d).init(device)),
+            linear1: LinearConfig::new(d, self.ff).init(device),
+            linear2: LinearConfig::new(self.ff, d).init(device),
+            norm1: LayerNormConfig::new(d).with_epsilon(LAYER_NORM_EPSILON).init(device),
+            norm2: LayerNormConfig::new(d).with_epsilon(LAYER_NORM_EPSILON).init(device),
+            activation: Gelu::new(),
+            dropout: FastDropout::new(self.dropout),
+            heads: self.heads,
+        };
+        // Copies with parameters of their own (the optimiser keys its state by parameter).
+        let copy = |linear: &Linear| Linear {
+            weight: Param::from_tensor(linear.weight.val()),
+            bias: linear.bias.as_ref().map(|b| Param::from_tensor(b.val())),
+        };
         (0..self.layers)
             .map(|_| EncoderLayer {
-                query: LinearConfig::new(self.dim, self.dim).init(device),
-                key: LinearConfig::new(self.dim, self.dim).init(device),
-                value: LinearConfig::new(self.dim, self.dim).init(device),
-                out_proj: LinearConfig::new(self.dim, self.dim).init(device),
-                linear1: LinearConfig::new(self.dim, self.ff).init(device),
-                linear2: LinearConfig::new(self.ff, self.dim).init(device),
-                norm1: LayerNormConfig::new(self.dim).with_epsilon(LAYER_NORM_EPSILON).init(device),
-                norm2: LayerNormConfig::new(self.dim).with_epsilon(LAYER_NORM_EPSILON).init(device),
+                query: copy(&first.query),
+                key: copy(&first.key),
+                value: copy(&first.value),
+                out_proj: copy(&first.out_proj),
+                linear1: copy(&first.linear1),
+                linear2: copy(&first.linear2),
+                norm1: LayerNormConfig::new(d).with_epsilon(LAYER_NORM_EPSILON).init(device),
+                norm2: LayerNormConfig::new(d).with_epsilon(LAYER_NORM_EPSILON).init(device),
                 activation: Gelu::new(),
                 dropout: FastDropout::new(self.dropout),
                 heads: self.heads,
@@ -304,7 +333,28 @@ mod tests {
     fn the_cpu_inference_path_equals_burn_s_layers() {
         let device = Device::flex();
         device.seed(11);
-        let model = SpecTransformerConfig::new(10).init(&device);
+        let mut model = SpecTransformerConfig::new(10).init(&device);
+        // Every layer different and every bias non-zero, unlike a fresh model's, so
+        // that a layer read in place of another shows.
+        let random = |linear: &Linear| Linear {
+            weight: Param::from_tensor(Tensor::random(linear.weight.dims(), Distribution::Normal(0.0, 0.1), &device)),
+            bias: linear
+                .bias
+                .as_ref()
+                .map(|b| Param::from_tensor(Tensor::random(b.dims(), Distribution::Normal(0.0, 0.1), &device))),
+        };
+        for layer in &mut model.encoder {
+            for linear in [
+                &mut layer.query,
+                &mut layer.key,
+                &mut layer.value,
+                &mut layer.out_proj,
+                &mut layer.linear1,
+                &mut layer.linear2,
+            ] {
+                *linear = random(linear);
+            }
+        }
         // Full-size input, and a smaller one whose edges need padding on both axes.
         for shape in [[3, 128, 130], [2, 40, 37]] {
             let x = Tensor::<3>::random(shape, Distribution::Normal(0.0, 1.0), &device);
@@ -313,5 +363,22 @@ mod tests {
             let difference: f32 = (fast - reference).abs().max().into_scalar();
             assert!(difference < 1e-4, "{shape:?}: {difference}");
         }
+    }
+
+    #[test]
+    fn fresh_layers_start_as_copies_of_one_as_in_pytorch() {
+        let device = Device::flex();
+        device.seed(12);
+        let model = SpecTransformerConfig::new(4).init(&device);
+        let values = |linear: &Linear| linear.weight.val().into_data().try_into_vec::<f32>().expect("f32");
+        let (first, second) = (&model.encoder[0], &model.encoder[1]);
+        assert_eq!(values(&first.query), values(&second.query));
+        assert_eq!(values(&first.linear2), values(&second.linear2));
+        assert_ne!(first.query.weight.id, second.query.weight.id, "each layer has parameters of its own");
+        assert_ne!(values(&first.query), values(&first.key));
+        let bias: f32 = first.value.bias.as_ref().expect("a bias").val().abs().max().into_scalar();
+        assert_eq!(bias, 0.0);
+        let bound = (6.0f32 / 512.0).sqrt();
+        assert!(values(&first.key).iter().all(|v| v.abs() <= bound));
     }
 }
