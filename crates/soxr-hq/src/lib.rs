@@ -36,6 +36,8 @@ pub struct Resampler {
     stages: Vec<StreamingStage>,
     /// Output of the last stage not yet known to be within the final length.
     held: Vec<f32>,
+    /// Buffers for the output of each stage, kept between calls.
+    between: Vec<Vec<f32>>,
     from_hz: u32,
     to_hz: u32,
     frames_in: u64,
@@ -46,20 +48,25 @@ impl Resampler {
     /// A resampler from `from_hz` to `to_hz`, if soxr HQ's plan for them is one this
     /// crate has (see [`plan`]).
     pub fn new(from_hz: u32, to_hz: u32) -> Result<Self, Unsupported> {
-        let stages = plan(from_hz, to_hz)?.iter().map(StreamingStage::new).collect();
-        Ok(Resampler { stages, held: Vec::new(), from_hz, to_hz, frames_in: 0, frames_out: 0 })
+        let stages: Vec<StreamingStage> = plan(from_hz, to_hz)?.iter().map(StreamingStage::new).collect();
+        let between = vec![Vec::new(); stages.len()];
+        Ok(Resampler { stages, held: Vec::new(), between, from_hz, to_hz, frames_in: 0, frames_out: 0 })
     }
 
     /// Feeds `input` and appends the output it makes ready to `out`.
     pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
         self.frames_in += input.len() as u64;
-        let mut block = input.to_vec();
-        for stage in &mut self.stages {
-            let mut next = Vec::with_capacity(block.len() * 2);
-            stage.push(&block, &mut next);
-            block = next;
+        let (first, rest) = self.stages.split_first_mut().expect("a plan has a stage");
+        let mut block = std::mem::take(&mut self.between[0]);
+        block.clear();
+        first.push(input, &mut block);
+        for (stage, buffer) in rest.iter_mut().zip(&mut self.between[1..]) {
+            buffer.clear();
+            stage.push(&block, buffer);
+            std::mem::swap(&mut block, buffer);
         }
         self.held.extend_from_slice(&block);
+        self.between[0] = block;
         // Output below the length of the input so far is output for good.
         let sure = (self.total_out() - self.frames_out).min(self.held.len() as u64) as usize;
         out.extend(self.held.drain(..sure));

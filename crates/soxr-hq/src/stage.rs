@@ -38,10 +38,11 @@ pub(crate) struct StreamingStage {
 
 #[derive(Debug, Clone)]
 enum Engine {
-    /// `phases[p]`: phase `p`'s taps reversed, so that output `n` is a dot product with
-    /// the inputs ending at `last`.
+    /// `phases[p]`: phase `p`'s taps reversed (zero-padded in front), so that output
+    /// `n` is a dot product with the inputs ending at `last`; `lengths[p]`: its taps.
     Direct {
         phases: Vec<Vec<f32>>,
+        lengths: Vec<usize>,
         dot: Dot,
     },
     Fft(Box<FftConvolver>),
@@ -51,18 +52,23 @@ impl StreamingStage {
     pub(crate) fn new(stage: &Stage) -> Self {
         let (up, len) = (stage.up, stage.taps.len());
         let phases: Vec<Vec<f32>> = (0..up).map(|p| stage.taps.iter().skip(p).step_by(up).copied().collect()).collect();
-        let longest = phases.iter().map(Vec::len).max().unwrap_or(0);
-        let engine = if up <= 4 && longest >= 64 {
-            Engine::Fft(Box::new(FftConvolver::new(&phases)))
+        let lengths: Vec<usize> = phases.iter().map(Vec::len).collect();
+        let longest = lengths.iter().copied().max().unwrap_or(0);
+        let (engine, longest) = if up <= 4 && longest >= 64 {
+            (Engine::Fft(Box::new(FftConvolver::new(&phases))), longest)
         } else {
+            // Reversed, and zero-padded in front to a multiple of 16 taps, the width of
+            // the AVX2 dot product's step (the padding reads earlier inputs times 0).
+            let padded = longest.next_multiple_of(16);
             let reversed = phases
                 .into_iter()
-                .map(|mut taps| {
-                    taps.reverse();
-                    taps
+                .map(|taps| {
+                    let mut row = vec![0.0; padded - taps.len()];
+                    row.extend(taps.iter().rev());
+                    row
                 })
                 .collect();
-            Engine::Direct { phases: reversed, dot: fastest_dot() }
+            (Engine::Direct { phases: reversed, lengths, dot: fastest_dot() }, padded)
         };
         StreamingStage {
             up: up as u64,
@@ -95,13 +101,8 @@ impl StreamingStage {
 
     fn run(&mut self, out: &mut Vec<f32>) {
         loop {
-            let position = self.next * self.down + self.centre;
-            let (last, phase) = ((position / self.up) as i64, (position % self.up) as usize);
-            let phase_len = match &self.engine {
-                Engine::Direct { phases, .. } => phases[phase].len(),
-                Engine::Fft(fft) => fft.phase_lengths[phase],
-            };
-            if self.finished && last - phase_len as i64 + 1 >= self.received {
+            let (last, phase) = self.window_end();
+            if self.reads_nothing(last, phase) {
                 break;
             }
             // The last input this output needs (the FFT works a block ahead).
@@ -120,24 +121,47 @@ impl StreamingStage {
                     self.history.resize(end, 0.0);
                 }
             }
-            let value = match &mut self.engine {
-                Engine::Direct { phases, dot } => {
+            match &mut self.engine {
+                Engine::Direct { phases, dot, .. } => {
                     let taps = &phases[phase];
                     let from = (last - taps.len() as i64 + 1 - self.first) as usize;
-                    dot(taps, &self.history[from..from + taps.len()])
+                    out.push(dot(taps, &self.history[from..from + taps.len()]));
+                    self.next += 1;
                 }
                 Engine::Fft(fft) => {
                     if !fft.holds(last) {
                         let from = (last - fft.taps as i64 + 1 - self.first) as usize;
                         fft.compute(last, &self.history[from..from + fft.size]);
                     }
-                    fft.value(phase, last)
+                    // Every output the block holds, in one go.
+                    let (mut last, mut phase) = (last, phase);
+                    while fft.holds(last)
+                        && !(self.finished && last - fft.phase_lengths[phase] as i64 + 1 >= self.received)
+                    {
+                        out.push(fft.value(phase, last));
+                        self.next += 1;
+                        let position = self.next * self.down + self.centre;
+                        (last, phase) = ((position / self.up) as i64, (position % self.up) as usize);
+                    }
                 }
-            };
-            out.push(value);
-            self.next += 1;
+            }
         }
         self.compact();
+    }
+
+    /// The next output's last input and phase.
+    fn window_end(&self) -> (i64, usize) {
+        let position = self.next * self.down + self.centre;
+        ((position / self.up) as i64, (position % self.up) as usize)
+    }
+
+    /// Whether the input is complete and an output at `last` in `phase` reads none of it.
+    fn reads_nothing(&self, last: i64, phase: usize) -> bool {
+        let length = match &self.engine {
+            Engine::Direct { lengths, .. } => lengths[phase],
+            Engine::Fft(fft) => fft.phase_lengths[phase],
+        };
+        self.finished && last - length as i64 + 1 >= self.received
     }
 
     /// Drops inputs no later output reads.
@@ -235,9 +259,12 @@ impl FftConvolver {
             }
             self.inverse.process(&mut self.work);
             let valid = &self.work[self.taps - 1..];
-            self.block[2 * pair] = valid.iter().map(|c| c.re).collect();
-            if 2 * pair + 1 < self.block.len() {
-                self.block[2 * pair + 1] = valid.iter().map(|c| c.im).collect();
+            let real = &mut self.block[2 * pair];
+            real.clear();
+            real.extend(valid.iter().map(|c| c.re));
+            if let Some(imaginary) = self.block.get_mut(2 * pair + 1) {
+                imaginary.clear();
+                imaginary.extend(valid.iter().map(|c| c.im));
             }
         }
         self.block_start = start;
