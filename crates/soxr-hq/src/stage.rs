@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::plan::Stage;
 
@@ -16,7 +16,7 @@ const COMPACT_AFTER: usize = 1 << 14;
 /// With phase `p = (n down + centre) mod up` and `last = (n down + centre) div up`,
 /// output `n` is `sum_j taps[p + j up] x[last - j]`: the convolution of the input with
 /// phase `p`'s filter, at `last`. Few long phases (soxr's FIR stages: 1 or 2 phases of
-/// 200 to 600 taps) are convolved block-wise by FFT, many short ones (its polyphase
+/// 200 to 600 taps) are convolved block-wise by real-input FFTs, many short ones (its polyphase
 /// stages: hundreds of phases of about 15 taps) directly.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamingStage {
@@ -177,8 +177,8 @@ impl StreamingStage {
 }
 
 /// Overlap-save convolution of the input with each phase's filter, a block of `hop`
-/// positions at a time; phases go two to an inverse FFT (one as the real part, one
-/// as the imaginary), since the input and the filters are real.
+/// positions at a time, with real-input FFTs: one forward transform per block, one
+/// inverse per phase.
 #[derive(Clone)]
 struct FftConvolver {
     size: usize,
@@ -186,12 +186,15 @@ struct FftConvolver {
     /// The longest phase (the block's overlap is one less).
     taps: usize,
     phase_lengths: Vec<usize>,
-    /// FFT of phases `2i` (real part) and `2i + 1` (imaginary part), scaled by `1 / size`.
+    /// Each phase's half spectrum, scaled by `1 / size`.
     spectra: Vec<Vec<Complex<f32>>>,
-    forward: Arc<dyn Fft<f32>>,
-    inverse: Arc<dyn Fft<f32>>,
+    forward: Arc<dyn RealToComplex<f32>>,
+    inverse: Arc<dyn ComplexToReal<f32>>,
+    input: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
-    work: Vec<Complex<f32>>,
+    product: Vec<Complex<f32>>,
+    output: Vec<f32>,
+    scratch: Vec<Complex<f32>>,
     /// `block[p][i]`: phase `p`'s convolution at `block_start + i`.
     block: Vec<Vec<f32>>,
     block_start: i64,
@@ -207,33 +210,35 @@ impl FftConvolver {
     fn new(phases: &[Vec<f32>]) -> Self {
         let taps = phases.iter().map(Vec::len).max().unwrap_or(1);
         let size = (4 * taps).next_power_of_two();
-        let mut planner = FftPlanner::new();
+        let mut planner = RealFftPlanner::<f32>::new();
         let (forward, inverse) = (planner.plan_fft_forward(size), planner.plan_fft_inverse(size));
         let scale = 1.0 / size as f32;
+        let mut scratch = forward.make_scratch_vec();
         let spectra = phases
-            .chunks(2)
-            .map(|pair| {
-                let mut s = vec![Complex::new(0.0, 0.0); size];
-                for (i, &t) in pair[0].iter().enumerate() {
-                    s[i].re = t * scale;
+            .iter()
+            .map(|phase| {
+                let mut padded = vec![0.0; size];
+                for (p, &t) in padded.iter_mut().zip(phase) {
+                    *p = t * scale;
                 }
-                if let Some(second) = pair.get(1) {
-                    for (i, &t) in second.iter().enumerate() {
-                        s[i].im = t * scale;
-                    }
-                }
-                forward.process(&mut s);
-                s
+                let mut half = forward.make_output_vec();
+                // The lengths match by construction, so this cannot fail.
+                let _ = forward.process_with_scratch(&mut padded, &mut half, &mut scratch);
+                half
             })
             .collect();
+        let scratch_len = scratch.len().max(inverse.get_scratch_len());
         FftConvolver {
             size,
             hop: size - taps + 1,
             taps,
             phase_lengths: phases.iter().map(Vec::len).collect(),
             spectra,
-            spectrum: vec![Complex::new(0.0, 0.0); size],
-            work: vec![Complex::new(0.0, 0.0); size],
+            input: forward.make_input_vec(),
+            spectrum: forward.make_output_vec(),
+            product: inverse.make_input_vec(),
+            output: inverse.make_output_vec(),
+            scratch: vec![Complex::new(0.0, 0.0); scratch_len],
             forward,
             inverse,
             block: vec![Vec::new(); phases.len()],
@@ -249,23 +254,20 @@ impl FftConvolver {
     /// Convolves the block starting at position `start`, from the `size` inputs
     /// `start - taps + 1 ..= start + hop - 1`.
     fn compute(&mut self, start: i64, input: &[f32]) {
-        for (s, &x) in self.spectrum.iter_mut().zip(input) {
-            *s = Complex::new(x, 0.0);
-        }
-        self.forward.process(&mut self.spectrum);
-        for (pair, filter) in self.spectra.iter().enumerate() {
-            for ((w, x), f) in self.work.iter_mut().zip(&self.spectrum).zip(filter) {
+        self.input.copy_from_slice(input);
+        // Buffer lengths come from the plans themselves, so these cannot fail.
+        let _ = self.forward.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        for (filter, block) in self.spectra.iter().zip(&mut self.block) {
+            for ((w, x), f) in self.product.iter_mut().zip(&self.spectrum).zip(filter) {
                 *w = x * f;
             }
-            self.inverse.process(&mut self.work);
-            let valid = &self.work[self.taps - 1..];
-            let real = &mut self.block[2 * pair];
-            real.clear();
-            real.extend(valid.iter().map(|c| c.re));
-            if let Some(imaginary) = self.block.get_mut(2 * pair + 1) {
-                imaginary.clear();
-                imaginary.extend(valid.iter().map(|c| c.im));
-            }
+            // A real signal's spectrum is real at 0 and at Nyquist; rounding may say otherwise.
+            let last = self.product.len() - 1;
+            self.product[0].im = 0.0;
+            self.product[last].im = 0.0;
+            let _ = self.inverse.process_with_scratch(&mut self.product, &mut self.output, &mut self.scratch);
+            block.clear();
+            block.extend_from_slice(&self.output[self.taps - 1..]);
         }
         self.block_start = start;
     }
