@@ -45,5 +45,5 @@ pub use stream::{AudioStream, load_mono};
 /// The version of the numbers this crate computes: raised whenever a change to the code
 /// alters the features of some input under the same [`FeatureConfig`], so that caches
 /// keyed on it (`dataset::cache`) miss instead of serving features the current code
-/// would not compute. 2: resampling through `soxr-hq` (8 to 48 kHz input).
+/// would not compute. 2: resampling through `soxr-hq`.
 pub const FEATURE_CODE_VERSION: u32 = 2;

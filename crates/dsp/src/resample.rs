@@ -1,16 +1,14 @@
 //! Streaming sample-rate conversion to the feature rate (22,050 Hz by default).
 //!
-//! librosa resamples with libsoxr's "HQ" recipe. For every rate pair soxr plans with
-//! FIR and polyphase stages (rational ratios from down-sampling by about 4 to
-//! up-sampling by 4: 8 to 48 kHz into 22,050 Hz, and into musicnn's 16 kHz), the
-//! `soxr-hq` crate runs that recipe itself and equals soxr to under 1e-6. The other
-//! pairs (88.2 and 96 kHz, which soxr starts with fixed half-band filters; below
-//! 5.5 kHz; irrational ratios) use rubato's synchronous FFT resampler with a
-//! Blackman-Harris² window, which also stops at Nyquist: [`FILTER_LEN`] is the filter
-//! length whose transition band came closest to soxr HQ's when swept against librosa
-//! (`docs/parity.md`). The FFT resampler needs a length that is a multiple of the
-//! rates' smallest block (`rate / gcd(from, to)`), so rates with a large block match
-//! less closely.
+//! librosa resamples with libsoxr's "HQ" recipe, and so do we: the `soxr-hq` crate
+//! runs that recipe (half-band, FIR, polyphase and post-stages, as soxr plans them) and
+//! equals soxr's output to under 1e-6 for every ratio soxr finds rational, which is
+//! every pair of common rates. For a ratio it does not (soxr then interpolates between
+//! filter phases, which is not ported), rubato's synchronous FFT resampler with a
+//! Blackman-Harris² window takes over: it too stops at Nyquist, and [`FILTER_LEN`] is
+//! the filter length whose transition band came closest to soxr HQ's when swept
+//! against librosa (`docs/parity.md`). The FFT resampler needs a length that is a
+//! multiple of the rates' smallest block (`rate / gcd(from, to)`).
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
@@ -28,7 +26,7 @@ const TARGET_CHUNK_IN: usize = 16_384;
 pub(crate) enum StreamResampler {
     /// soxr HQ's own stages.
     Soxr { inner: Box<soxr_hq::Resampler>, frames_in: u64, frames_out: u64, from_hz: u32, to_hz: u32 },
-    /// rubato, for the pairs `soxr-hq` has no plan for.
+    /// rubato, for the ratios `soxr-hq` has no plan for.
     Fft(Box<FftResampler>),
 }
 

@@ -2,17 +2,17 @@
 //! uses by default (`res_type="soxr_hq"`), re-implemented so that features computed
 //! from resampled audio match librosa's.
 //!
-//! The filter design (soxr's Kaiser-window fits) and the stage planning are ported
-//! from libsoxr 0.1.3 (`filter.c`, `cr.c`, by Rob Sykes, LGPL-2.1-or-later), which is
-//! why this crate keeps that licence. For the ratios it covers (the stages soxr builds
-//! from FIR and polyphase filters: every rational ratio between down-sampling by about
-//! 4 and up-sampling by 4, e.g. 8 to 48 kHz into 22,050 Hz), the output equals
-//! `soxr.resample(x, from, to, "HQ")` to about 1e-6 (`tests/soxr_parity.rs`). Other
-//! ratios, which soxr handles with fixed half-band filters or a post-stage, give
-//! [`Unsupported`]: use another resampler for them.
+//! The filter design (soxr's Kaiser-window fits), its half-band filters and the stage
+//! planning are ported from libsoxr 0.1.3 (`filter.c`, `half-coefs.h`, `cr.c`, by Rob
+//! Sykes, LGPL-2.1-or-later), which is why this crate keeps that licence. Every
+//! rational ratio soxr finds (with at most 2,048 phases) is covered: half-band
+//! decimation stages, FIR stages, polyphase stages and post-stages, e.g. 4 to 192 kHz
+//! into 22,050 Hz. The output equals `soxr.resample(x, from, to, "HQ")` to under 1e-6
+//! (`tests/soxr_parity.rs`). Ratios soxr does not find rational give [`Unsupported`]:
+//! use another resampler for them.
 //!
 //! ```
-//! let mut resampler = soxr_hq::Resampler::new(16_000, 22_050).expect("a rational ratio soxr HQ plans with FIR stages");
+//! let mut resampler = soxr_hq::Resampler::new(16_000, 22_050).expect("a rational ratio");
 //! let mut out = Vec::new();
 //! let tone: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.05).sin()).collect();
 //! for block in tone.chunks(4096) {

@@ -23,18 +23,13 @@ pub struct Stage {
     pub beta: f64,
 }
 
-/// Why a pair of rates has no plan here (libsoxr handles them with parts not ported:
-/// use another resampler for them).
+/// Why a pair of rates has no plan here (use another resampler for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unsupported {
     /// A rate is zero.
     ZeroRate,
-    /// Down-sampling by more than about 4 (input of 88.2 kHz and up for 22,050 Hz),
-    /// which libsoxr does with fixed half-band filters.
-    HalfBandStages,
-    /// Up-sampling by more than 4, which libsoxr finishes with a post-stage.
-    PostUpsampling,
-    /// A ratio soxr does not find rational, which it interpolates between phases.
+    /// A ratio soxr does not find rational (within 2,048 phases), which it handles by
+    /// interpolating between filter phases: not ported.
     Irrational,
 }
 
@@ -42,14 +37,46 @@ impl std::fmt::Display for Unsupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Unsupported::ZeroRate => "a sample rate is zero",
-            Unsupported::HalfBandStages => "down-sampling by more than 4 needs soxr's half-band stages",
-            Unsupported::PostUpsampling => "up-sampling by more than 4 needs soxr's post-stage",
             Unsupported::Irrational => "the ratio is not rational to soxr",
         })
     }
 }
 
 impl std::error::Error for Unsupported {}
+
+/// libsoxr's fixed half-band filters (`half-coefs.h`) that HQ can use: the
+/// coefficients at odd offsets `±1, ±3, ...` of a filter whose centre tap is 0.5, and
+/// the attenuation each one reaches, in dB.
+#[allow(clippy::excessive_precision)] // soxr's numbers, as libsoxr writes them
+const HALF_BAND_FILTERS: [(f64, &[f64]); 2] = [
+    (
+        136.51,
+        &[
+            3.1154652365332069e-01,
+            -8.7344917685739543e-02,
+            3.6814458353637280e-02,
+            -1.5189204581464479e-02,
+            5.4540855610738801e-03,
+            -1.5643862626630416e-03,
+            3.1816575906323303e-04,
+            -3.4799449225005688e-05,
+        ],
+    ),
+    (
+        152.32,
+        &[
+            3.1227034755311189e-01,
+            -8.9221517147969526e-02,
+            3.9139704015071934e-02,
+            -1.7250558515852023e-02,
+            6.8589440230476112e-03,
+            -2.3045049636430419e-03,
+            6.0963740543348963e-04,
+            -1.1323803957431231e-04,
+            1.1197769991000046e-05,
+        ],
+    ),
+];
 
 /// The stages soxr HQ runs from `from_hz` to `to_hz`, in order.
 pub fn plan(from_hz: u32, to_hz: u32) -> Result<Vec<Stage>, Unsupported> {
@@ -59,59 +86,75 @@ pub fn plan(from_hz: u32, to_hz: u32) -> Result<Vec<Stage>, Unsupported> {
     let io_ratio = f64::from(from_hz) / f64::from(to_hz);
     let mut att = (PRECISION + 1.0) * linear_to_db(2.0);
     let mut att_arb = att;
-    let (mut arb_m, mut arb_l, post_l) = (io_ratio, 1usize, 1usize);
-    let upsample = arb_m < 1.0;
-    let mut shr = 0;
-    let mut i = (0.5 * arb_m) as u64;
-    loop {
-        i >>= 1;
-        if i == 0 {
-            break;
+    let mut arb_m = io_ratio;
+    let (mut arb_l, mut post_l) = (1usize, 1usize);
+    let (mut pre_l, mut pre_m, mut post_m, mut shr) = (1usize, 1usize, 1usize, 0usize);
+    let (mut upsample, mut rational) = (false, false);
+    // soxr plans twice when it moves up-sampling by more than 4 into a post-stage.
+    let mut again = true;
+    while again {
+        again = false;
+        upsample = arb_m < 1.0;
+        shr = 0;
+        let mut i = (0.5 * arb_m) as u64;
+        loop {
+            i >>= 1;
+            if i == 0 {
+                break;
+            }
+            arb_m *= 0.5;
+            shr += 1;
         }
-        arb_m *= 0.5;
-        shr += 1;
-    }
-    let mut pre_m = usize::from(upsample || (1.5 < arb_m && arb_m < 2.0));
-    let mut post_m = 1 + usize::from(arb_m > 1.0 && pre_m == 1);
-    arb_m /= post_m as f64;
-    let mut pre_l = 1 + usize::from(pre_m == 0 && arb_m < 2.0) + usize::from(upsample);
-    arb_m *= pre_l as f64;
-    let frac = arb_m - arb_m.trunc();
-    let mult32 = 65536.0 * 65536.0;
-    let eps = if frac != 0.0 { ((frac * mult32 + 0.5).floor() / (frac * mult32) - 1.0).abs() } else { 0.0 };
-    let mut rational = frac == 0.0;
-    for i in 1..=2048usize {
-        if rational {
-            break;
-        }
-        let d = frac * i as f64;
-        let tr = (d + 0.5) as usize;
-        if (tr as f64 / d - 1.0).abs() <= eps {
-            rational = true;
-            if tr == i {
-                arb_m = arb_m.ceil();
-                let halve = arb_m > 3.0;
-                shr += usize::from(halve);
-                arb_m /= 1.0 + f64::from(u8::from(halve));
-            } else {
-                arb_m = (i as f64) * arb_m.trunc() + tr as f64;
-                arb_l = i;
+        pre_m = usize::from(upsample || (1.5 < arb_m && arb_m < 2.0));
+        post_m = 1 + usize::from(arb_m > 1.0 && pre_m == 1);
+        arb_m /= post_m as f64;
+        pre_l = 1 + usize::from(pre_m == 0 && arb_m < 2.0) + usize::from(upsample);
+        arb_m *= pre_l as f64;
+        let frac = arb_m - arb_m.trunc();
+        let mult32 = 65536.0 * 65536.0;
+        let eps = if frac != 0.0 { ((frac * mult32 + 0.5).floor() / (frac * mult32) - 1.0).abs() } else { 0.0 };
+        rational = frac == 0.0;
+        for i in 1..=2048usize {
+            if rational {
+                break;
+            }
+            let d = frac * i as f64;
+            let tr = (d + 0.5) as usize;
+            if (tr as f64 / d - 1.0).abs() <= eps {
+                rational = true;
+                if tr == i {
+                    arb_m = arb_m.ceil();
+                    let halve = arb_m > 3.0;
+                    shr += usize::from(halve);
+                    arb_m /= 1.0 + f64::from(u8::from(halve));
+                } else {
+                    arb_m = (i as f64) * arb_m.trunc() + tr as f64;
+                    arb_l = i;
+                }
             }
         }
-    }
-    let (mut l, mut m) = (pre_l * arb_l, (arb_m * post_m as f64) as usize);
-    if (l | m) & 1 == 0 {
-        (l, m) = (l >> 1, m >> 1);
-    }
-    let up_ratio = (pre_l * arb_l) as f64 / arb_m;
-    if up_ratio > 4.0 && up_ratio != 5.0 {
-        return Err(Unsupported::PostUpsampling);
-    }
-    if rational && (l.max(m) < 5 || l * m < 6) {
-        (pre_l, pre_m, arb_m, arb_l, post_m) = (l, m, 1.0, 1, 1);
-    }
-    if shr > 0 {
-        return Err(Unsupported::HalfBandStages);
+        let (mut l, mut m) = (pre_l * arb_l, (arb_m * post_m as f64) as usize);
+        if (l | m) & 1 == 0 {
+            (l, m) = (l >> 1, m >> 1);
+        }
+        let up_ratio = (pre_l * arb_l) as f64 / arb_m;
+        if post_l == 1 && up_ratio > 4.0 && up_ratio != 5.0 {
+            // Up-sampling by a power of 2 of at least 4 moves to a post-stage.
+            post_l = 4;
+            let mut i = (up_ratio / 16.0) as u64;
+            loop {
+                i >>= 1;
+                if i == 0 || post_l >= 256 {
+                    break;
+                }
+                post_l <<= 1;
+            }
+            arb_m = arb_m * post_l as f64 / arb_l as f64 / pre_l as f64;
+            arb_l = 1;
+            again = true;
+        } else if rational && (l.max(m) < 5 || l * m < 6) {
+            (pre_l, pre_m, arb_m, arb_l, post_m) = (l, m, 1.0, 1, 1);
+        }
     }
     if !rational {
         return Err(Unsupported::Irrational);
@@ -119,7 +162,7 @@ pub fn plan(from_hz: u32, to_hz: u32) -> Result<Vec<Stage>, Unsupported> {
     let have_pre = pre_m * pre_l != 1;
     let have_arb = arb_m * arb_l as f64 != 1.0;
     let have_post = post_m * post_l != 1;
-    let mut n = usize::from(have_pre) + usize::from(have_arb) + usize::from(have_post);
+    let mut n = shr + usize::from(have_pre) + usize::from(have_arb) + usize::from(have_post);
     if n > 1 {
         if have_arb {
             att += linear_to_db(2.0);
@@ -128,9 +171,14 @@ pub fn plan(from_hz: u32, to_hz: u32) -> Result<Vec<Stage>, Unsupported> {
         }
         att += linear_to_db(n as f64);
     }
+    let mut stages = Vec::new();
+    // Half-band decimation first: the first table that reaches `att`, else the last.
+    let (_, half_band) = HALF_BAND_FILTERS.iter().find(|(reach, _)| att <= *reach).unwrap_or(&HALF_BAND_FILTERS[1]);
+    for _ in 0..shr {
+        stages.push(half_band_stage(half_band));
+    }
     let pass_end = 1.0 - 0.05 / (1.0 - inv_f_resp(-3.0, PRECISION * linear_to_db(2.0)));
     let (mut fp1, mut fs1) = (pass_end, 1.0);
-    let mut stages = Vec::new();
     if have_pre {
         let fn1 = if pre_m > 0 { pre_l.max(pre_m) as f64 } else { arb_m / arb_l as f64 };
         stages.push(fir_stage(fp1, fs1, fn1, att, pre_l, pre_m.max(1)));
@@ -171,9 +219,12 @@ pub fn plan(from_hz: u32, to_hz: u32) -> Result<Vec<Stage>, Unsupported> {
     Ok(stages)
 }
 
-/// A plain FIR stage (`up` phases of one filter of gain `up`).
+/// A plain FIR stage (`up` phases of one filter of gain `up`; soxr's "DFT" stage). Its
+/// length is 1 more than a multiple of `2 up` when `up` is a power of 2 (2 or more)
+/// equal to `fn_`, else of 4.
 fn fir_stage(fp: f64, fs: f64, fn_: f64, att: f64, up: usize, down: usize) -> Stage {
-    let lp = design_lpf(fp, fs, fn_, att, 0, -4);
+    let k = if up >= 2 && up.is_power_of_two() && fn_ == up as f64 { 2 * up } else { 4 };
+    let lp = design_lpf(fp, fs, fn_, att, 0, -(k as i64));
     Stage {
         up,
         down,
@@ -181,6 +232,19 @@ fn fir_stage(fp: f64, fs: f64, fn_: f64, att: f64, up: usize, down: usize) -> St
         cutoff: lp.cutoff,
         beta: lp.beta,
     }
+}
+
+/// A half-band decimation stage: `y[i] = x[2i] / 2 + sum_j c[j] (x[2i - 2j - 1] + x[2i + 2j + 1])`,
+/// as `4 n - 1` symmetric taps (coefficients rounded to f32, as soxr's float engine).
+fn half_band_stage(coefs: &[f64]) -> Stage {
+    let centre = 2 * coefs.len() - 1;
+    let mut taps = vec![0.0f32; 4 * coefs.len() - 1];
+    taps[centre] = 0.5;
+    for (j, &c) in coefs.iter().enumerate() {
+        taps[centre - (2 * j + 1)] = c as f32;
+        taps[centre + 2 * j + 1] = c as f32;
+    }
+    Stage { up: 1, down: 2, taps, cutoff: 0.5, beta: 0.0 }
 }
 
 #[cfg(test)]
@@ -226,10 +290,15 @@ mod tests {
     }
 
     #[test]
-    fn rates_needing_unported_stages_say_so() {
-        assert_eq!(plan(96_000, 22_050), Err(Unsupported::HalfBandStages));
-        assert_eq!(plan(88_200, 22_050), Err(Unsupported::HalfBandStages));
-        assert_eq!(plan(5_000, 22_050), Err(Unsupported::PostUpsampling));
+    fn half_band_and_post_stages_are_planned_as_soxr_plans_them() {
+        // (up, down, taps) per stage, as the Python port printed them.
+        let shape =
+            |from, to| plan(from, to).expect("a plan").iter().map(|s| (s.up, s.down, s.taps.len())).collect::<Vec<_>>();
+        assert_eq!(shape(88_200, 22_050), [(1, 2, 31), (1, 2, 409)]);
+        assert_eq!(shape(96_000, 22_050), [(1, 2, 35), (1, 1, 465), (147, 320, 2057)]);
+        assert_eq!(shape(192_000, 22_050), [(1, 2, 35), (1, 2, 35), (1, 1, 477), (147, 320, 2057)]);
+        assert_eq!(shape(4_000, 22_050), [(2, 1, 429), (882, 1280, 13229), (4, 1, 129)]);
+        assert_eq!(shape(5_000, 22_050), [(2, 1, 429), (882, 1600, 13229), (4, 1, 281)]);
         assert_eq!(plan(0, 22_050), Err(Unsupported::ZeroRate));
     }
 }

@@ -37,17 +37,24 @@ fn output_equals_soxr_hq() {
         (22050, 16000),
         (44100, 16000),
         (48000, 16000),
+        (88200, 22050),
+        (96000, 22050),
+        (176400, 22050),
+        (192000, 22050),
+        (96000, 16000),
+        (4000, 22050),
+        (5000, 22050),
     ];
     println!("| from | to | samples | max abs diff |");
     let mut worst = 0.0f32;
     for (from, to) in pairs {
         let input = fixture(&format!("{from}_{to}.in.npy"));
         let expected = fixture(&format!("{from}_{to}.out.npy"));
-        for block in [input.len(), 1000, 97] {
+        for (i, block) in [input.len(), 1000, 97].into_iter().enumerate() {
             let out = resample(&input, from, to, block);
             assert_eq!(out.len(), expected.len(), "{from} -> {to}, blocks of {block}: length");
             let diff = out.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            if block == input.len() {
+            if i == 0 {
                 println!("| {from} | {to} | {} | {diff:.2e} |", out.len());
             }
             worst = worst.max(diff);
