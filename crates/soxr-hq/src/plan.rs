@@ -301,4 +301,24 @@ mod tests {
         assert_eq!(shape(5_000, 22_050), [(2, 1, 429), (882, 1600, 13229), (4, 1, 281)]);
         assert_eq!(plan(0, 22_050), Err(Unsupported::ZeroRate));
     }
+
+    #[test]
+    fn odd_rates_plan_small_filters_or_say_why_not() {
+        // Rates a damaged header can claim: a plan or an error, never a panic, and
+        // filters that stay small.
+        for from in [1u32, 2, 3, 7, 100, 1000, 3000, 22_051, 250_000, 1_000_000, 10_000_000, u32::MAX] {
+            for to in [22_050u32, 16_000] {
+                if let Ok(stages) = plan(from, to) {
+                    let taps: usize = stages.iter().map(|s| s.taps.len()).sum();
+                    assert!(taps < 100_000, "{from} -> {to}: {taps} taps");
+                    let mut resampler = crate::Resampler::new(from, to).expect("planned");
+                    let mut out = Vec::new();
+                    resampler.push(&vec![0.5; 1000], &mut out);
+                    resampler.finish(&mut out);
+                    assert_eq!(out.len() as u64, (1000.0 / (f64::from(from) / f64::from(to)) + 0.5) as u64);
+                    assert!(out.iter().all(|v| v.is_finite()), "{from} -> {to}");
+                }
+            }
+        }
+    }
 }
