@@ -45,5 +45,6 @@ pub use stream::{AudioStream, load_mono};
 /// The version of the numbers this crate computes: raised whenever a change to the code
 /// alters the features of some input under the same [`FeatureConfig`], so that caches
 /// keyed on it (`dataset::cache`) miss instead of serving features the current code
-/// would not compute. 2: resampling through `soxr-hq`.
-pub const FEATURE_CODE_VERSION: u32 = 2;
+/// would not compute. 2: resampling through `soxr-hq` from 8 to 48 kHz; 3: also its
+/// half-band and post-stages (88.2 kHz and up, 5.5 kHz and down).
+pub const FEATURE_CODE_VERSION: u32 = 3;

@@ -37,7 +37,10 @@ impl StreamResampler {
             Ok(inner) => {
                 Ok(StreamResampler::Soxr { inner: Box::new(inner), frames_in: 0, frames_out: 0, from_hz, to_hz })
             }
-            Err(_) => Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?))),
+            Err(soxr_hq::Unsupported::Irrational) => {
+                Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?)))
+            }
+            Err(other) => Err(other.to_string()),
         }
     }
 

@@ -1,3 +1,7 @@
+// Ported from libsoxr 0.1.3 (Copyright (c) 2007-18 robs@users.sourceforge.net),
+// licensed under the GNU Lesser General Public License 2.1 or later; this file is too
+// (see ../COPYING).
+
 //! libsoxr's low-pass design (`filter.c`): a Kaiser-windowed sinc whose window
 //! parameter and length come from soxr's own fitted formulas, not Kaiser's.
 

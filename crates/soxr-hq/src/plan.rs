@@ -1,3 +1,7 @@
+// Ported from libsoxr 0.1.3 (Copyright (c) 2007-18 robs@users.sourceforge.net),
+// licensed under the GNU Lesser General Public License 2.1 or later; this file is too
+// (see ../COPYING).
+
 //! Which stages soxr's HQ recipe runs for a pair of rates, and their filters: a port of
 //! the stage planning in libsoxr's `cr.c` (`_soxr_init`) for linear phase, 20 bits.
 
@@ -300,6 +304,18 @@ mod tests {
         assert_eq!(shape(4_000, 22_050), [(2, 1, 429), (882, 1280, 13229), (4, 1, 129)]);
         assert_eq!(shape(5_000, 22_050), [(2, 1, 429), (882, 1600, 13229), (4, 1, 281)]);
         assert_eq!(plan(0, 22_050), Err(Unsupported::ZeroRate));
+    }
+
+    #[test]
+    fn equal_rates_copy_the_input() {
+        assert_eq!(plan(22_050, 22_050), Ok(vec![]));
+        let mut resampler = crate::Resampler::new(22_050, 22_050).expect("a plan");
+        let mut out = Vec::new();
+        resampler.push(&[0.25, -0.5], &mut out);
+        resampler.push(&[1.0], &mut out);
+        resampler.finish(&mut out);
+        resampler.finish(&mut out);
+        assert_eq!(out, [0.25, -0.5, 1.0]);
     }
 
     #[test]

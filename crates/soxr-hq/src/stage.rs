@@ -15,16 +15,18 @@ const COMPACT_AFTER: usize = 1 << 14;
 ///
 /// With phase `p = (n down + centre) mod up` and `last = (n down + centre) div up`,
 /// output `n` is `sum_j taps[p + j up] x[last - j]`: the convolution of the input with
-/// phase `p`'s filter, at `last`. Few long phases (soxr's FIR stages: 1 or 2 phases of
-/// 200 to 600 taps) are convolved block-wise by real-input FFTs, many short ones (its polyphase
-/// stages: hundreds of phases of about 15 taps) directly.
+/// phase `p`'s filter, at `last`. Stages with few long phases (at most 4 phases, one
+/// of them 64 taps or more: soxr's FIR stages) are convolved block-wise by real-input
+/// FFTs; the others (polyphase stages of hundreds of phases of about 15 taps, half-band
+/// stages of 31 or 35 taps, short post-stages) directly.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamingStage {
     up: u64,
     down: u64,
     centre: u64,
-    /// The longest phase's length.
-    longest: usize,
+    /// How many inputs up to `last` an output may read: the longest phase, padded to
+    /// the dot product's step on the direct engine.
+    window: usize,
     engine: Engine,
     /// Inputs from global index `first` on (negative: the zeros before the start).
     history: Vec<f32>,
@@ -54,7 +56,7 @@ impl StreamingStage {
         let phases: Vec<Vec<f32>> = (0..up).map(|p| stage.taps.iter().skip(p).step_by(up).copied().collect()).collect();
         let lengths: Vec<usize> = phases.iter().map(Vec::len).collect();
         let longest = lengths.iter().copied().max().unwrap_or(0);
-        let (engine, longest) = if up <= 4 && longest >= 64 {
+        let (engine, window) = if up <= 4 && longest >= 64 {
             (Engine::Fft(Box::new(FftConvolver::new(&phases))), longest)
         } else {
             // Reversed, and zero-padded in front to a multiple of 16 taps, the width of
@@ -74,10 +76,10 @@ impl StreamingStage {
             up: up as u64,
             down: stage.down as u64,
             centre: ((len - 1) / 2) as u64,
-            longest,
+            window,
             engine,
-            history: vec![0.0; longest],
-            first: -(longest as i64),
+            history: vec![0.0; window],
+            first: -(window as i64),
             received: 0,
             next: 0,
             finished: false,
@@ -167,7 +169,7 @@ impl StreamingStage {
     /// Drops inputs no later output reads.
     fn compact(&mut self) {
         let position = self.next * self.down + self.centre;
-        let needed_from = (position / self.up) as i64 - self.longest as i64 + 1;
+        let needed_from = (position / self.up) as i64 - self.window as i64 + 1;
         let unneeded = (needed_from - self.first).max(0) as usize;
         if unneeded >= COMPACT_AFTER {
             self.history.drain(..unneeded);
@@ -222,8 +224,7 @@ impl FftConvolver {
                     *p = t * scale;
                 }
                 let mut half = forward.make_output_vec();
-                // The lengths match by construction, so this cannot fail.
-                let _ = forward.process_with_scratch(&mut padded, &mut half, &mut scratch);
+                forward.process_with_scratch(&mut padded, &mut half, &mut scratch).expect("buffers made by the plan");
                 half
             })
             .collect();
@@ -256,7 +257,9 @@ impl FftConvolver {
     fn compute(&mut self, start: i64, input: &[f32]) {
         self.input.copy_from_slice(input);
         // Buffer lengths come from the plans themselves, so these cannot fail.
-        let _ = self.forward.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        self.forward
+            .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
+            .expect("buffers made by the plan");
         for (filter, block) in self.spectra.iter().zip(&mut self.block) {
             for ((w, x), f) in self.product.iter_mut().zip(&self.spectrum).zip(filter) {
                 *w = x * f;
@@ -265,7 +268,9 @@ impl FftConvolver {
             let last = self.product.len() - 1;
             self.product[0].im = 0.0;
             self.product[last].im = 0.0;
-            let _ = self.inverse.process_with_scratch(&mut self.product, &mut self.output, &mut self.scratch);
+            self.inverse
+                .process_with_scratch(&mut self.product, &mut self.output, &mut self.scratch)
+                .expect("buffers made by the plan, real at 0 and Nyquist");
             block.clear();
             block.extend_from_slice(&self.output[self.taps - 1..]);
         }
