@@ -386,9 +386,14 @@ pub struct PredictArgs {
     /// How segment probabilities become the track's: mean, median, max or vote.
     #[arg(long, default_value = "mean")]
     pub aggregate: String,
-    /// Every 3 s segment of the file instead of the first 30 s.
-    #[arg(long)]
+    /// Every 3 s segment of the file instead of the first 30 s (the default for a model
+    /// trained with `train --whole-track`, such as the bundled one).
+    #[arg(long, conflicts_with = "first_30s")]
     pub whole_track: bool,
+    /// Only the first 30 s (ten segments), as the Python original: the default for
+    /// models trained on the first 30 s.
+    #[arg(long = "first-30s")]
+    pub first_30s: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

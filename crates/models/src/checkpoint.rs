@@ -47,6 +47,10 @@ pub struct CheckpointHeader {
     /// Free-form provenance: what it was trained on, and how well it did.
     #[serde(default)]
     pub notes: serde_json::Value,
+    /// Whether the model learned from every segment of its tracks (`train
+    /// --whole-track`), and so reads whole tracks unless told otherwise.
+    #[serde(default)]
+    pub whole_track: bool,
 }
 
 /// The header as stored: the public part and the tensors' names and shapes.
@@ -83,6 +87,7 @@ impl Checkpoint {
             features,
             precision: Precision::F32,
             notes: serde_json::Value::Null,
+            whole_track: false,
         };
         Checkpoint { header, weights }
     }

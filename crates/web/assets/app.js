@@ -67,6 +67,8 @@ function showPage() {
 async function loadModel() {
   const model = await json(await fetch('/api/model'));
   app.model = model;
+  // A model trained on whole tracks reads them by default.
+  $('whole-track').checked = Boolean(model.whole_track);
   const facts = {
     model: model.model,
     labels: model.labels.join(', '),

@@ -58,6 +58,7 @@ pub(crate) async fn model(State(state): State<Arc<AppState>>) -> Json<serde_json
             FeatureKind::Musicnn => "musicnn log-compressed mel",
         },
         "methods": Method::ALL.map(Method::name),
+        "whole_track": header.whole_track,
     }))
 }
 
@@ -70,11 +71,15 @@ pub(crate) struct ViewQuery {
 }
 
 impl ViewQuery {
-    fn parse(query: Result<Query<ViewQuery>, QueryRejection>) -> Result<(Aggregation, usize, Coverage), ApiError> {
+    /// The aggregation, top-K and coverage asked for; without `whole_track`, the
+    /// model's own default (`state`'s checkpoint: whole tracks for a model trained on them).
+    fn parse(
+        query: Result<Query<ViewQuery>, QueryRejection>,
+        state: &AppState,
+    ) -> Result<(Aggregation, usize, Coverage), ApiError> {
         let Query(query) = query.map_err(|e| bad(e.body_text()))?;
         let aggregation: Aggregation = query.aggregate.as_deref().unwrap_or("mean").parse().map_err(bad)?;
-        let coverage = if query.whole_track.unwrap_or(false) { Coverage::WholeTrack } else { Coverage::Clip };
-        Ok((aggregation, query.top_k.unwrap_or(3).max(1), coverage))
+        Ok((aggregation, query.top_k.unwrap_or(3).max(1), state.coverage(query.whole_track)))
     }
 }
 
@@ -158,7 +163,7 @@ pub(crate) async fn predict(
     query: Result<Query<ViewQuery>, QueryRejection>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
-    let (aggregation, top_k, coverage) = ViewQuery::parse(query)?;
+    let (aggregation, top_k, coverage) = ViewQuery::parse(query, &state)?;
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
         let features = state.upload_features(&name, &bytes, coverage)?;
@@ -173,7 +178,7 @@ pub(crate) async fn analyze(
     query: Result<Query<ViewQuery>, QueryRejection>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (aggregation, top_k, coverage) = ViewQuery::parse(query)?;
+    let (aggregation, top_k, coverage) = ViewQuery::parse(query, &state)?;
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
         let (features, decibels, playback, envelope) =
@@ -265,7 +270,7 @@ pub(crate) async fn reaggregate(
     Path(id): Path<String>,
     query: Result<Query<ViewQuery>, QueryRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
-    let (aggregation, top_k, _) = ViewQuery::parse(query)?;
+    let (aggregation, top_k, _) = ViewQuery::parse(query, &state)?;
     let analysis = state.analysis(&id)?;
     Ok(Json(state.prediction(analysis.name.clone(), &analysis.probabilities, aggregation, top_k)))
 }
@@ -378,7 +383,7 @@ pub(crate) async fn explain(
     let query = ExplainQuery::parse(query)?;
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
-        let coverage = if query.whole_track.unwrap_or(false) { Coverage::WholeTrack } else { Coverage::Clip };
+        let coverage = state.coverage(query.whole_track);
         let features = state.upload_features(&name, &bytes, coverage)?;
         let request = query.check(state.classifier.labels(), features.n_segments())?;
         let started = std::time::Instant::now();

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /` (with `/app.js`, `/style.css`) | the page, embedded in the binary |
 //! | `GET /api/health` | `{"status": "ok"}` |
-//! | `GET /api/model` | model name, labels, device, input shape, segment length |
+//! | `GET /api/model` | model name, labels, device, input shape, segment length, `whole_track` (what requests read by default) |
 //! | `POST /api/predict?top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | the same JSON object as `cargo xtask predict --format json` |
 //! | `POST /api/explain?segment=I&method=M&target=T&whole_track=B` (multipart field `file`) | one segment's attribution map, as JSON |
 //! | `POST /api/analyze?top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | `{id, prediction, waveform, ...}`; the server keeps the analysis for the views below |
@@ -110,6 +110,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What a request reads: every segment if `whole_track` says so, else the first
+    /// 30 s; when it says nothing, the model's default (whole tracks for a model
+    /// trained on them, as `cargo xtask predict`).
+    pub(crate) fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
+        if whole_track.unwrap_or(self.classifier.checkpoint().header.whole_track) {
+            dsp::Coverage::WholeTrack
+        } else {
+            dsp::Coverage::Clip
+        }
+    }
+
     /// Loads `checkpoint` on `device`; uploads go to a fresh folder under the system's
     /// temporary folder.
     pub fn new(checkpoint: Checkpoint, device: DeviceKind, limits: Limits) -> Result<Arc<Self>, WebError> {

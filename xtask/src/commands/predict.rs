@@ -1,5 +1,5 @@
 //! `cargo xtask predict FILE|DIR... [--model MODEL] [--top-k K] [--aggregate A]
-//! [--whole-track] [--format table|json|csv]`
+//! [--whole-track | --first-30s] [--format table|json|csv]`
 
 use std::process::ExitCode;
 
@@ -22,7 +22,9 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let classifier = Classifier::new(checkpoint, &device)?;
     let extractor = FeatureExtractor::new(classifier.checkpoint().header.features.clone())?;
     let seconds = extractor.config().segment_seconds();
-    let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };
+    // A model trained on whole tracks reads whole tracks unless told otherwise.
+    let whole_track = args.whole_track || (classifier.checkpoint().header.whole_track && !args.first_30s);
+    let coverage = if whole_track { Coverage::WholeTrack } else { Coverage::Clip };
     let files = crate::audio_files::expand(&args.inputs)?;
     let labels = classifier.labels();
     if args.format == OutputFormat::Table {

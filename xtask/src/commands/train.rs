@@ -176,7 +176,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "{},{},{},{},{},{}",
             m.epoch, m.train_loss, m.train_accuracy, m.valid_loss, m.valid_accuracy, m.seconds
         );
-        let last = Checkpoint::new(&complete(model), saved_config.clone(), labels.clone(), features.clone());
+        let mut last = Checkpoint::new(&complete(model), saved_config.clone(), labels.clone(), features.clone());
+        last.header.whole_track = args.whole_track;
         if let Err(e) = last.save(&args.out.join("last.gmdl"), Precision::F32) {
             eprintln!("warning: {e}");
         }
@@ -200,6 +201,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let batcher = SegmentBatcher { n_mels: input_rows, n_frames: input_columns };
     let (test_loss, test_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device);
     let mut checkpoint = Checkpoint::new(&complete(&outcome.model), saved_config, labels.clone(), features.clone());
+    checkpoint.header.whole_track = args.whole_track;
     let (truth, predicted) = track_predictions(&outcome.model, &test_set, &batcher, &device);
     let track_report = eval::ClassificationReport::new(&truth, &predicted, labels.len());
     let test_track_accuracy = track_report.accuracy;

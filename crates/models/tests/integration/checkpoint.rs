@@ -72,3 +72,19 @@ fn foreign_truncated_and_damaged_files_are_clear_errors() {
     let missing = dir.join("missing.gmdl");
     assert!(Checkpoint::load(&missing).unwrap_err().to_string().contains("missing.gmdl"));
 }
+
+#[test]
+fn the_whole_track_default_round_trips_and_old_files_read_as_first_30_s() {
+    let dir = scratch("whole-track");
+    let path = dir.join("model.gmdl");
+    let mut checkpoint = imported();
+    assert!(!checkpoint.header.whole_track, "a new checkpoint reads the first 30 s");
+    checkpoint.header.whole_track = true;
+    checkpoint.save(&path, Precision::F32).unwrap();
+    assert!(Checkpoint::load(&path).unwrap().header.whole_track);
+    // A header written before the field existed has no `whole_track`: it reads as false.
+    let mut json = serde_json::to_value(&checkpoint.header).unwrap();
+    json.as_object_mut().unwrap().remove("whole_track");
+    let old: models::checkpoint::CheckpointHeader = serde_json::from_value(json).unwrap();
+    assert!(!old.whole_track);
+}
