@@ -62,7 +62,11 @@ async fn health_and_model_describe_the_server() {
 #[tokio::test]
 async fn a_good_upload_gets_the_cli_s_json_object() {
     let state = state(Limits::default());
-    let (status, v) = send(&state, upload("/api/predict?top_k=2&aggregate=vote", "file", "song.flac", &clip())).await;
+    // The first 30 s, as the library's `extract` reads it (the bundled model's default
+    // is the whole file, which for this 4.5 s clip is two segments: checked below).
+    let (status, v) =
+        send(&state, upload("/api/predict?top_k=2&aggregate=vote&whole_track=false", "file", "song.flac", &clip()))
+            .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     for key in ["file", "labels", "prediction", "aggregate", "probabilities", "top_k", "segments", "device"] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
@@ -83,6 +87,13 @@ async fn a_good_upload_gets_the_cli_s_json_object() {
     for (a, b) in first.iter().zip(&segments[0]) {
         assert!((a - f64::from(*b)).abs() < 1e-6);
     }
+    // Without `whole_track`, the model's default: the bundled model, trained on whole
+    // clips, reads the whole file (two 3 s segments of this 4.5 s clip).
+    let whole = Checkpoint::load(&repo().join("xtask/assets/bundled.gmdl")).unwrap().header.whole_track;
+    let (_, v) = send(&state, upload("/api/predict", "file", "song.flac", &clip())).await;
+    assert_eq!(v["segments"].as_array().unwrap().len(), if whole { 2 } else { 10 }, "{v}");
+    let (_, model) = send(&state, Request::get("/api/model").body(Body::empty()).unwrap()).await;
+    assert_eq!(model["whole_track"], whole);
 }
 
 #[tokio::test]
@@ -179,7 +190,8 @@ async fn explain_answers_one_segment_s_map_and_checks_its_query() {
 #[tokio::test]
 async fn an_analysis_is_kept_for_the_page_s_views() {
     let state = state(Limits { analyses: 1, ..Limits::default() });
-    let (status, v) = send(&state, upload("/api/analyze?top_k=2", "file", "song.flac", &clip())).await;
+    let (status, v) =
+        send(&state, upload("/api/analyze?top_k=2&whole_track=false", "file", "song.flac", &clip())).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     assert_eq!(v["prediction"]["segments"].as_array().unwrap().len(), 10);
@@ -189,7 +201,9 @@ async fn an_analysis_is_kept_for_the_page_s_views() {
     let (_, again) =
         send(&state, Request::get(format!("/api/analyses/{id}?aggregate=max&top_k=4")).body(Body::empty()).unwrap())
             .await;
-    let (_, direct) = send(&state, upload("/api/predict?aggregate=max&top_k=4", "file", "song.flac", &clip())).await;
+    let (_, direct) =
+        send(&state, upload("/api/predict?aggregate=max&top_k=4&whole_track=false", "file", "song.flac", &clip()))
+            .await;
     assert_eq!(again["top_k"], direct["top_k"]);
     assert_eq!(again["aggregate"], "max");
 

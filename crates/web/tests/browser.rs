@@ -206,7 +206,11 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     let checkpoint = Checkpoint::load(&bundled).unwrap();
     let extractor = dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
     let classifier = Classifier::new(checkpoint.clone(), &DeviceKind::Cpu.device().unwrap()).unwrap();
-    let segments = classifier.probabilities(&extractor.extract(&clip).unwrap(), 32).unwrap();
+    // The page reads what the model reads by default: the whole file for the bundled
+    // model, which was trained on whole clips.
+    let coverage = if checkpoint.header.whole_track { dsp::Coverage::WholeTrack } else { dsp::Coverage::Clip };
+    let features = extractor.extract_with(&clip, coverage, dsp::FeatureScale::Standardized).unwrap();
+    let segments = classifier.probabilities(&features, 32).unwrap();
     let answer = |aggregation, k| {
         Prediction::new(
             "x".into(),
@@ -234,6 +238,11 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     browser.wait_for("document.body?.dataset.ready === 'true'", Duration::from_secs(30));
     let facts = browser.eval("document.getElementById('model-facts').textContent");
     assert!(facts.as_str().unwrap().contains("96 x 187"), "{facts}");
+    assert_eq!(
+        browser.eval("document.getElementById('whole-track').checked"),
+        json!(checkpoint_reads_whole_tracks(&bundled)),
+        "the whole-track setting starts as the model's default"
+    );
 
     // Upload through the file input: the chart and the segment table appear.
     browser.choose_file("#file-input", &clip);
@@ -301,4 +310,8 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     );
     assert_eq!(state.uploads_received(), 2, "the drop uploads once");
     assert_eq!(browser.eval("document.querySelectorAll('#segments tbody tr').length"), json!(10));
+}
+
+fn checkpoint_reads_whole_tracks(path: &std::path::Path) -> bool {
+    Checkpoint::load(path).unwrap().header.whole_track
 }
