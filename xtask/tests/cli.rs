@@ -193,7 +193,18 @@ fn predict_without_a_model_uses_the_bundled_one() {
     assert_eq!(v["labels"], serde_json::json!(["classical", "electronic", "pop", "rock"]));
     let sum: f64 = v["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).sum();
     assert!((sum - 1.0).abs() < 1e-4, "probabilities sum to {sum}");
-    // musicnn patches: 10 of 187 frames at 16 kHz (2.992 s each).
+    // musicnn patches of 187 frames at 16 kHz (2.992 s each): the bundled model was
+    // trained on whole clips, so it reads the whole 4.5 s file (one full patch and
+    // the zero-padded rest) unless told `--first-30s` (ten, the last eight silent).
+    assert_eq!(v["segments"].as_array().unwrap().len(), 2);
+    let out = xtask()
+        .arg("predict")
+        .arg(fixtures().join("audio/music_22050_flac.flac"))
+        .args(["--format", "json", "--first-30s"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["segments"].as_array().unwrap().len(), 10);
 }
 
