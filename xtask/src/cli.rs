@@ -59,10 +59,39 @@ pub enum Command {
     Test(TestArgs),
 }
 
+/// What of a file a model reads, when the model's own default will not do.
+#[derive(Debug, clap::Args)]
+pub struct ReadsArgs {
+    /// Every 3 s segment of the file instead of the first 30 s (the default for a model
+    /// trained with `train --whole-track`, such as the bundled one).
+    #[arg(long, conflicts_with = "first_30s")]
+    pub whole_track: bool,
+    /// Only the first 30 s (ten segments), as the Python original: the default for
+    /// models trained on the first 30 s.
+    #[arg(long = "first-30s")]
+    pub first_30s: bool,
+}
+
+impl ReadsArgs {
+    /// `Some(true)` for whole tracks, `Some(false)` for the first 30 s, `None` for the
+    /// model's default ([`models::checkpoint::CheckpointHeader::coverage`]).
+    pub fn whole_track(&self) -> Option<bool> {
+        if self.whole_track {
+            Some(true)
+        } else if self.first_30s {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// The audio file (its first 30 s).
+    /// The audio file.
     pub audio: PathBuf,
+    #[command(flatten)]
+    pub reads: ReadsArgs,
     /// A model file; the bundled model when absent.
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -386,14 +415,8 @@ pub struct PredictArgs {
     /// How segment probabilities become the track's: mean, median, max or vote.
     #[arg(long, default_value = "mean")]
     pub aggregate: String,
-    /// Every 3 s segment of the file instead of the first 30 s (the default for a model
-    /// trained with `train --whole-track`, such as the bundled one).
-    #[arg(long, conflicts_with = "first_30s")]
-    pub whole_track: bool,
-    /// Only the first 30 s (ten segments), as the Python original: the default for
-    /// models trained on the first 30 s.
-    #[arg(long = "first-30s")]
-    pub first_30s: bool,
+    #[command(flatten)]
+    pub reads: ReadsArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

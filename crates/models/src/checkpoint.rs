@@ -53,6 +53,15 @@ pub struct CheckpointHeader {
     pub whole_track: bool,
 }
 
+impl CheckpointHeader {
+    /// What of a file the model reads: every segment if `whole_track` is `Some(true)`,
+    /// the first 30 s if `Some(false)`; with `None`, the model's own default (whole
+    /// tracks for a model trained on them, else the first 30 s, as the original).
+    pub fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
+        if whole_track.unwrap_or(self.whole_track) { dsp::Coverage::WholeTrack } else { dsp::Coverage::Clip }
+    }
+}
+
 /// The header as stored: the public part and the tensors' names and shapes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredHeader {

@@ -114,11 +114,7 @@ impl AppState {
     /// 30 s; when it says nothing, the model's default (whole tracks for a model
     /// trained on them, as `cargo xtask predict`).
     pub(crate) fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
-        if whole_track.unwrap_or(self.classifier.checkpoint().header.whole_track) {
-            dsp::Coverage::WholeTrack
-        } else {
-            dsp::Coverage::Clip
-        }
+        self.classifier.checkpoint().header.coverage(whole_track)
     }
 
     /// Loads `checkpoint` on `device`; uploads go to a fresh folder under the system's

@@ -1,5 +1,5 @@
 //! `cargo xtask explain AUDIO [--model MODEL] --method M|all --segment I|all
-//! --target GENRE|predicted --out DIR`
+//! --target GENRE|predicted [--whole-track | --first-30s] --out DIR`
 //!
 //! Writes `DIR/<method>.npy` (f32 `[n_mels, n_frames]` for one segment, `[N, ...]` for
 //! all), `DIR/<method>.png` (the map over the spectrogram), `DIR/explain.png` (input
@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dsp::{Coverage, FeatureExtractor, FeatureScale};
+use dsp::{FeatureExtractor, FeatureScale};
 use models::DeviceKind;
 use models::checkpoint::Checkpoint;
 use xai::{Attribution, Explainer, Method};
@@ -30,8 +30,9 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         "all" => Method::ALL.to_vec(),
         m => vec![m.parse().map_err(anyhow::Error::msg)?],
     };
+    let coverage = checkpoint.header.coverage(args.reads.whole_track());
     let features =
-        FeatureExtractor::new(config.clone())?.extract_with(&args.audio, Coverage::Clip, FeatureScale::Standardized)?;
+        FeatureExtractor::new(config.clone())?.extract_with(&args.audio, coverage, FeatureScale::Standardized)?;
     let segments: Vec<usize> = match args.segment.as_str() {
         "all" => (0..features.n_segments()).collect(),
         i => {

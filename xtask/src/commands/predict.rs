@@ -22,9 +22,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let classifier = Classifier::new(checkpoint, &device)?;
     let extractor = FeatureExtractor::new(classifier.checkpoint().header.features.clone())?;
     let seconds = extractor.config().segment_seconds();
-    // A model trained on whole tracks reads whole tracks unless told otherwise.
-    let whole_track = args.whole_track || (classifier.checkpoint().header.whole_track && !args.first_30s);
-    let coverage = if whole_track { Coverage::WholeTrack } else { Coverage::Clip };
+    let coverage = classifier.checkpoint().header.coverage(args.reads.whole_track());
     let files = crate::audio_files::expand(&args.inputs)?;
     let labels = classifier.labels();
     if args.format == OutputFormat::Table {

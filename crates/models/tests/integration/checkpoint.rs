@@ -81,7 +81,11 @@ fn the_whole_track_default_round_trips_and_old_files_read_as_first_30_s() {
     assert!(!checkpoint.header.whole_track, "a new checkpoint reads the first 30 s");
     checkpoint.header.whole_track = true;
     checkpoint.save(&path, Precision::F32).unwrap();
-    assert!(Checkpoint::load(&path).unwrap().header.whole_track);
+    let header = Checkpoint::load(&path).unwrap().header;
+    assert!(header.whole_track);
+    assert_eq!(header.coverage(None), dsp::Coverage::WholeTrack, "the model's default");
+    assert_eq!(header.coverage(Some(false)), dsp::Coverage::Clip, "unless told otherwise");
+    assert_eq!(imported().header.coverage(None), dsp::Coverage::Clip);
     // A header written before the field existed has no `whole_track`: it reads as false.
     let mut json = serde_json::to_value(&checkpoint.header).unwrap();
     json.as_object_mut().unwrap().remove("whole_track");
