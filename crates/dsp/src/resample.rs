@@ -24,8 +24,8 @@ const TARGET_CHUNK_IN: usize = 16_384;
 /// time `k / to_hz`, as soxr's, and the total length is librosa's,
 /// `ceil(frames_in * to / from)`.
 pub(crate) enum StreamResampler {
-    /// soxr HQ's own stages.
-    Soxr { inner: Box<soxr_hq::Resampler>, frames_in: u64, frames_out: u64, from_hz: u32, to_hz: u32 },
+    /// soxr HQ's own stages, and the rates (for librosa's length).
+    Soxr { inner: Box<soxr_hq::Resampler>, from_hz: u32, to_hz: u32 },
     /// rubato, for the ratios `soxr-hq` has no plan for.
     Fft(Box<FftResampler>),
 }
@@ -34,9 +34,7 @@ impl StreamResampler {
     /// A resampler from `from_hz` to `to_hz`; both must be non-zero.
     pub(crate) fn new(from_hz: u32, to_hz: u32) -> Result<Self, String> {
         match soxr_hq::Resampler::new(from_hz, to_hz) {
-            Ok(inner) => {
-                Ok(StreamResampler::Soxr { inner: Box::new(inner), frames_in: 0, frames_out: 0, from_hz, to_hz })
-            }
+            Ok(inner) => Ok(StreamResampler::Soxr { inner: Box::new(inner), from_hz, to_hz }),
             Err(soxr_hq::Unsupported::Irrational) => {
                 Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?)))
             }
@@ -47,11 +45,8 @@ impl StreamResampler {
     /// Feeds `input`; appends whatever output is ready to `out`.
     pub(crate) fn push(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<(), String> {
         match self {
-            StreamResampler::Soxr { inner, frames_in, frames_out, .. } => {
-                let before = out.len();
+            StreamResampler::Soxr { inner, .. } => {
                 inner.push(input, out);
-                *frames_in += input.len() as u64;
-                *frames_out += (out.len() - before) as u64;
                 Ok(())
             }
             StreamResampler::Fft(fft) => fft.push(input, out),
@@ -59,23 +54,16 @@ impl StreamResampler {
     }
 
     /// Flushes the filter; after this `out` holds `ceil(frames_in * to / from)` samples
-    /// in all, as `librosa.resample` returns (soxr's output, cut or padded with zeros
-    /// to that length by librosa's `fix_length`).
+    /// in all, as `librosa.resample` returns (soxr's output, padded with zeros to that
+    /// length by librosa's `fix_length`).
     pub(crate) fn finish(&mut self, out: &mut Vec<f32>) -> Result<(), String> {
         match self {
-            StreamResampler::Soxr { inner, frames_in, frames_out, from_hz, to_hz } => {
-                let before = out.len();
+            StreamResampler::Soxr { inner, from_hz, to_hz } => {
                 inner.finish(out);
-                let total = *frames_out + (out.len() - before) as u64;
-                let expected = (*frames_in * u64::from(*to_hz)).div_ceil(u64::from(*from_hz));
-                // soxr rounds the length, librosa then pads to the ceiling.
-                if total > expected {
-                    let extra = ((total - expected) as usize).min(out.len() - before);
-                    out.truncate(out.len() - extra);
-                } else {
-                    out.resize(out.len() + (expected - total) as usize, 0.0);
-                }
-                *frames_out = expected;
+                let expected = (inner.frames_in() * u64::from(*to_hz)).div_ceil(u64::from(*from_hz));
+                // soxr rounds the length, which never exceeds librosa's ceiling.
+                debug_assert!(inner.frames_out() <= expected);
+                out.resize(out.len() + expected.saturating_sub(inner.frames_out()) as usize, 0.0);
                 Ok(())
             }
             StreamResampler::Fft(fft) => fft.finish(out),

@@ -111,6 +111,16 @@ impl Resampler {
         self.frames_out = total;
     }
 
+    /// Samples fed so far.
+    pub fn frames_in(&self) -> u64 {
+        self.frames_in
+    }
+
+    /// Samples handed out so far.
+    pub fn frames_out(&self) -> u64 {
+        self.frames_out
+    }
+
     /// The output length soxr gives `frames_in` samples: `frames_in / (from / to)`
     /// rounded, in floating point as soxr computes it (so 6,000 samples at 24 kHz give
     /// 5,512 at 22,050 Hz, as `5512.499999999999` rounds down).

@@ -21,9 +21,9 @@ const COMPACT_AFTER: usize = 1 << 14;
 /// stages of 31 or 35 taps, short post-stages) directly.
 #[derive(Debug, Clone)]
 pub(crate) struct StreamingStage {
-    up: u64,
-    down: u64,
-    centre: u64,
+    clock: Clock,
+    /// Each phase's number of taps.
+    lengths: Vec<usize>,
     /// How many inputs up to `last` an output may read: the longest phase, padded to
     /// the dot product's step on the direct engine.
     window: usize,
@@ -38,13 +38,29 @@ pub(crate) struct StreamingStage {
     finished: bool,
 }
 
+/// Where output `n` sits: on the up-sampled grid at `n down + centre`, so its last input
+/// is that position divided by `up`, and its phase the remainder.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    up: u64,
+    down: u64,
+    centre: u64,
+}
+
+impl Clock {
+    /// Output `n`'s last input and phase.
+    fn window_end(self, n: u64) -> (i64, usize) {
+        let position = n * self.down + self.centre;
+        ((position / self.up) as i64, (position % self.up) as usize)
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Engine {
     /// `phases[p]`: phase `p`'s taps reversed (zero-padded in front), so that output
-    /// `n` is a dot product with the inputs ending at `last`; `lengths[p]`: its taps.
+    /// `n` is a dot product with the inputs ending at `last`.
     Direct {
         phases: Vec<Vec<f32>>,
-        lengths: Vec<usize>,
         dot: Dot,
     },
     Fft(Box<FftConvolver>),
@@ -70,12 +86,11 @@ impl StreamingStage {
                     row
                 })
                 .collect();
-            (Engine::Direct { phases: reversed, lengths, dot: fastest_dot() }, padded)
+            (Engine::Direct { phases: reversed, dot: fastest_dot() }, padded)
         };
         StreamingStage {
-            up: up as u64,
-            down: stage.down as u64,
-            centre: ((len - 1) / 2) as u64,
+            clock: Clock { up: up as u64, down: stage.down as u64, centre: ((len - 1) / 2) as u64 },
+            lengths,
             window,
             engine,
             history: vec![0.0; window],
@@ -103,8 +118,8 @@ impl StreamingStage {
 
     fn run(&mut self, out: &mut Vec<f32>) {
         loop {
-            let (last, phase) = self.window_end();
-            if self.reads_nothing(last, phase) {
+            let (last, phase) = self.clock.window_end(self.next);
+            if reads_nothing(self.finished, self.received, &self.lengths, last, phase) {
                 break;
             }
             // The last input this output needs (the FFT works a block ahead).
@@ -137,13 +152,10 @@ impl StreamingStage {
                     }
                     // Every output the block holds, in one go.
                     let (mut last, mut phase) = (last, phase);
-                    while fft.holds(last)
-                        && !(self.finished && last - fft.phase_lengths[phase] as i64 + 1 >= self.received)
-                    {
+                    while fft.holds(last) && !reads_nothing(self.finished, self.received, &self.lengths, last, phase) {
                         out.push(fft.value(phase, last));
                         self.next += 1;
-                        let position = self.next * self.down + self.centre;
-                        (last, phase) = ((position / self.up) as i64, (position % self.up) as usize);
+                        (last, phase) = self.clock.window_end(self.next);
                     }
                 }
             }
@@ -151,31 +163,21 @@ impl StreamingStage {
         self.compact();
     }
 
-    /// The next output's last input and phase.
-    fn window_end(&self) -> (i64, usize) {
-        let position = self.next * self.down + self.centre;
-        ((position / self.up) as i64, (position % self.up) as usize)
-    }
-
-    /// Whether the input is complete and an output at `last` in `phase` reads none of it.
-    fn reads_nothing(&self, last: i64, phase: usize) -> bool {
-        let length = match &self.engine {
-            Engine::Direct { lengths, .. } => lengths[phase],
-            Engine::Fft(fft) => fft.phase_lengths[phase],
-        };
-        self.finished && last - length as i64 + 1 >= self.received
-    }
-
     /// Drops inputs no later output reads.
     fn compact(&mut self) {
-        let position = self.next * self.down + self.centre;
-        let needed_from = (position / self.up) as i64 - self.window as i64 + 1;
+        let needed_from = self.clock.window_end(self.next).0 - self.window as i64 + 1;
         let unneeded = (needed_from - self.first).max(0) as usize;
         if unneeded >= COMPACT_AFTER {
             self.history.drain(..unneeded);
             self.first += unneeded as i64;
         }
     }
+}
+
+/// Whether the input is complete (`finished`, `received` samples) and an output whose
+/// last input is `last`, in a phase of `lengths[phase]` taps, reads none of it.
+fn reads_nothing(finished: bool, received: i64, lengths: &[usize], last: i64, phase: usize) -> bool {
+    finished && last - lengths[phase] as i64 + 1 >= received
 }
 
 /// Overlap-save convolution of the input with each phase's filter, a block of `hop`
@@ -187,7 +189,6 @@ struct FftConvolver {
     hop: usize,
     /// The longest phase (the block's overlap is one less).
     taps: usize,
-    phase_lengths: Vec<usize>,
     /// Each phase's half spectrum, scaled by `1 / size`.
     spectra: Vec<Vec<Complex<f32>>>,
     forward: Arc<dyn RealToComplex<f32>>,
@@ -204,7 +205,7 @@ struct FftConvolver {
 
 impl std::fmt::Debug for FftConvolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FftConvolver").field("size", &self.size).field("phases", &self.phase_lengths).finish()
+        f.debug_struct("FftConvolver").field("size", &self.size).field("phases", &self.block.len()).finish()
     }
 }
 
@@ -233,7 +234,6 @@ impl FftConvolver {
             size,
             hop: size - taps + 1,
             taps,
-            phase_lengths: phases.iter().map(Vec::len).collect(),
             spectra,
             input: forward.make_input_vec(),
             spectrum: forward.make_output_vec(),
