@@ -1,32 +1,104 @@
 //! Expanding the files and folders named on the command line into audio files.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Files are kept as given; folders are walked (sorted, recursively) for audio files.
-pub fn expand(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            walk(input, &mut files)?;
-        } else {
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
+/// What the inputs named: the audio files found, and one line for each input that gave
+/// none (an unreadable folder, a folder without audio files).
+#[derive(Debug, Default)]
+pub struct AudioFiles {
+    /// Files as given, then each folder's audio files (sorted, recursively).
+    pub files: Vec<PathBuf>,
+    /// `"<folder>: <cause>"`, one per folder that could not be used.
+    pub problems: Vec<String>,
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("{}: cannot list folder: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if dsp::is_audio_path(&path) {
-            files.push(path);
+impl AudioFiles {
+    /// The files, or the first problem as the error: for commands that need every input.
+    pub fn all_or_error(self) -> anyhow::Result<Vec<PathBuf>> {
+        match self.problems.into_iter().next() {
+            Some(problem) => Err(anyhow::Error::msg(problem)),
+            None => Ok(self.files),
         }
     }
-    Ok(())
+}
+
+/// Files are kept as given (a missing file is the decoder's error to report); folders
+/// are walked, sorted and recursively, for files with an audio extension. A folder
+/// reached twice (through a symbolic link, or a link loop) is walked once.
+pub fn expand(inputs: &[PathBuf]) -> AudioFiles {
+    let mut found = AudioFiles::default();
+    let mut walked = HashSet::new();
+    for input in inputs {
+        if input.is_dir() {
+            let (files_before, problems_before) = (found.files.len(), found.problems.len());
+            walk(input, &mut walked, &mut found);
+            if found.files.len() == files_before && found.problems.len() == problems_before {
+                found.problems.push(format!("{}: no audio files in this folder", input.display()));
+            }
+        } else {
+            found.files.push(input.clone());
+        }
+    }
+    found
+}
+
+fn walk(dir: &Path, walked: &mut HashSet<PathBuf>, found: &mut AudioFiles) {
+    // A folder is known by its canonical path, so a link back up the tree ends the walk.
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if !walked.insert(canonical) {
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            found.problems.push(format!("{}: cannot list folder: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            walk(&path, walked, found);
+        } else if dsp::is_audio_path(&path) {
+            found.files.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::write(path, b"").expect("write");
+    }
+
+    #[test]
+    fn folders_are_walked_sorted_and_links_back_up_the_tree_end_the_walk() {
+        let dir = scratch_dir::ScratchDir::new("audio-files");
+        let root: &Path = &dir;
+        std::fs::create_dir(root.join("b")).expect("mkdir");
+        touch(&root.join("b/two.wav"));
+        touch(&root.join("one.flac"));
+        touch(&root.join("notes.txt"));
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root, root.join("b/loop")).expect("symlink");
+        let found = expand(&[root.to_path_buf()]);
+        assert_eq!(found.files, vec![root.join("b/two.wav"), root.join("one.flac")]);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+    }
+
+    #[test]
+    fn a_folder_without_audio_is_a_problem_and_files_pass_through() {
+        let dir = scratch_dir::ScratchDir::new("audio-files-empty");
+        touch(&dir.join("readme.txt"));
+        let missing = dir.join("missing.wav");
+        let found = expand(&[dir.to_path_buf(), missing.clone()]);
+        assert_eq!(found.files, vec![missing]);
+        assert_eq!(found.problems.len(), 1);
+        assert!(found.problems[0].ends_with("no audio files in this folder"), "{}", found.problems[0]);
+        assert!(found.all_or_error().is_err());
+    }
 }

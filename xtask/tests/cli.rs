@@ -82,10 +82,13 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     assert!(status.success());
     let broken = dir.join("broken.ogg");
     std::fs::write(&broken, b"OggS but not really").unwrap();
+    let no_audio = dir.join("no_audio");
+    std::fs::create_dir(&no_audio).unwrap();
     let out = xtask()
         .arg("predict")
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .arg(&broken)
+        .arg(&no_audio)
         .arg(fixtures().join("audio/tones_22050_pcm16.wav"))
         .args(["--format", "json", "--top-k", "2", "--aggregate", "vote", "--model"])
         .arg(&model)
@@ -94,6 +97,8 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     assert!(!out.status.success(), "a failed file must make the exit status non-zero");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.ogg"), "{stderr}");
+    assert!(stderr.contains("no_audio: no audio files in this folder"), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 2, "{stderr}");
     let lines: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);

@@ -231,7 +231,10 @@ fn symphonia_open_error(path: &Path, e: SymphoniaError) -> DspError {
             DspError::malformed(path, "file ends inside its header")
         }
         SymphoniaError::IoError(io) => DspError::io(path, io),
-        SymphoniaError::Unsupported(what) => DspError::unsupported(path, what),
+        // Symphonia prefixes its module ("core (probe): no suitable format reader found").
+        SymphoniaError::Unsupported(what) => {
+            DspError::unsupported(path, what.rsplit_once("): ").map_or(what, |(_, cause)| cause))
+        }
         other => DspError::malformed(path, other.to_string()),
     }
 }

@@ -40,6 +40,7 @@ pub use features::{
     Coverage, FeatureConfig, FeatureExtractor, FeatureKind, FeatureScale, Features, SegmentReader, musicnn_compress,
 };
 pub use mel::{LogMelSpectrogram, MelFilterbank};
+pub use resample::RESAMPLE_RATES_HZ;
 pub use stream::{AudioStream, load_mono};
 
 /// The version of the numbers this crate computes: raised whenever a change to the code

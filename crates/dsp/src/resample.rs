@@ -17,6 +17,11 @@ use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 /// that best matches soxr HQ's transition band.
 pub(crate) const FILTER_LEN: usize = 320;
 
+/// The sample rates we resample from or to: from telephone-grade audio's lowest to the
+/// highest that audio hardware records at. A header outside them is broken (a 1 Hz or
+/// 4 GHz "rate" would need gigabytes of filter and output), not music.
+pub const RESAMPLE_RATES_HZ: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+
 /// Input frames handed to rubato per call (about a third of a second at 44.1 kHz).
 const TARGET_CHUNK_IN: usize = 16_384;
 
@@ -31,8 +36,15 @@ pub(crate) enum StreamResampler {
 }
 
 impl StreamResampler {
-    /// A resampler from `from_hz` to `to_hz`; both must be non-zero.
+    /// A resampler from `from_hz` to `to_hz`, both in [`RESAMPLE_RATES_HZ`].
     pub(crate) fn new(from_hz: u32, to_hz: u32) -> Result<Self, String> {
+        if !RESAMPLE_RATES_HZ.contains(&from_hz) || !RESAMPLE_RATES_HZ.contains(&to_hz) {
+            return Err(format!(
+                "rates from {} to {} Hz are supported",
+                RESAMPLE_RATES_HZ.start(),
+                RESAMPLE_RATES_HZ.end()
+            ));
+        }
         match soxr_hq::Resampler::new(from_hz, to_hz) {
             Ok(inner) => Ok(StreamResampler::Soxr { inner: Box::new(inner), from_hz, to_hz }),
             Err(soxr_hq::Unsupported::Irrational) => {

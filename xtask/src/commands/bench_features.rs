@@ -15,7 +15,7 @@ use crate::cli::BenchFeaturesArgs;
 
 pub fn run(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.threads >= 1 && args.repeat >= 1, "--threads and --repeat must be at least 1");
-    let files = crate::audio_files::expand(&args.inputs)?;
+    let files = crate::audio_files::expand(&args.inputs).all_or_error()?;
     anyhow::ensure!(!files.is_empty(), "no audio files found");
     let extractor = FeatureExtractor::new(FeatureConfig::default())?;
     extractor.extract(&files[0])?; // warm-up: page cache, FFT plans

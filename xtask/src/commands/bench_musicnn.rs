@@ -19,7 +19,7 @@ pub fn run(args: BenchMusicnnArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.threads >= 1 && args.repeat >= 1, "--threads and --repeat must be at least 1");
     rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global()?;
     let source: MusicnnSource = args.model.parse().map_err(anyhow::Error::msg)?;
-    let files = crate::audio_files::expand(&args.inputs)?;
+    let files = crate::audio_files::expand(&args.inputs).all_or_error()?;
     anyhow::ensure!(!files.is_empty(), "no audio files found");
     let device = models::DeviceKind::Cpu.device()?;
     let tagger = load_pretrained(source, &device)?;

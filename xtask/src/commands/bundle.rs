@@ -24,7 +24,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let (full, half) = (Classifier::new(full, &device)?, Classifier::new(half, &device)?);
     let extractor = dsp::FeatureExtractor::new(full.checkpoint().header.features.clone())?;
     let mut worst = 0.0f32;
-    let files = crate::audio_files::expand(&args.check)?;
+    let files = crate::audio_files::expand(&args.check).all_or_error()?;
     for file in &files {
         let features = extractor.extract(file)?;
         let (a, b) = (full.probabilities(&features, 32)?, half.probabilities(&features, 32)?);

@@ -11,7 +11,7 @@ use crate::cli::ParityArgs;
 pub fn run(args: ParityArgs) -> anyhow::Result<ExitCode> {
     let extractor = FeatureExtractor::new(FeatureConfig::default())?;
     let scale = if args.db { FeatureScale::Decibels } else { FeatureScale::Standardized };
-    let files = crate::audio_files::expand(&args.inputs)?;
+    let files = crate::audio_files::expand(&args.inputs).all_or_error()?;
     let mut all = Vec::new();
     println!("{:<48} {:>10} {:>10} {:>10}", "file", "max", "p99", "mean");
     for file in &files {

@@ -23,7 +23,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let extractor = FeatureExtractor::new(classifier.checkpoint().header.features.clone())?;
     let seconds = extractor.config().segment_seconds();
     let coverage = classifier.checkpoint().header.coverage(args.reads.whole_track());
-    let files = crate::audio_files::expand(&args.inputs)?;
+    let inputs = crate::audio_files::expand(&args.inputs);
     let labels = classifier.labels();
     if args.format == OutputFormat::Table {
         println!(
@@ -36,8 +36,12 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     if args.format == OutputFormat::Csv {
         println!("file,device,prediction,{}", labels.join(","));
     }
-    let mut failed = 0;
-    for file in &files {
+    // An input that gave no files is reported like a file that failed, and the rest go on.
+    let mut failed = inputs.problems.len();
+    for problem in &inputs.problems {
+        eprintln!("error: {problem}");
+    }
+    for file in &inputs.files {
         let result = extractor
             .extract_with(file, coverage, FeatureScale::Standardized)
             .map_err(anyhow::Error::from)
@@ -74,12 +78,15 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
             OutputFormat::Table => {
                 let top: Vec<String> =
                     prediction.top_k.iter().map(|t| format!("{} {:.1}%", t.genre, 100.0 * t.probability)).collect();
+                let count = match segments.len() {
+                    1 => "1 segment".to_string(),
+                    n => format!("{n} segments"),
+                };
                 println!(
-                    "{}: {}  ({} of {} segments, {})",
+                    "{}: {}  ({} of {count}, {})",
                     prediction.file,
                     top.join(", "),
                     aggregation.name(),
-                    segments.len(),
                     coverage_name(coverage)
                 );
             }

@@ -42,6 +42,10 @@ fn broken_files_are_clear_errors() {
         ("zero_channels.wav", raw_wav(1, 16, 0, 22_050, &good, good.len() as u32)),
         ("nan.wav", nan),
         ("inf.wav", inf),
+        // Rates no audio is recorded at: resampling from them would need gigabytes.
+        ("rate_4_ghz.wav", raw_wav(1, 16, 1, 4_000_000_000, &good, good.len() as u32)),
+        ("rate_1_hz.wav", raw_wav(1, 16, 1, 1, &good, good.len() as u32)),
+        ("rate_1_hz.au", raw_au(3, 1, 1, &good)),
         ("zero_rate.au", raw_au(3, 1, 0, &good)),
         ("zero_channels.au", raw_au(3, 0, 22_050, &good)),
         ("truncated.au", raw_au(3, 1, 22_050, &good)[..10].to_vec()),

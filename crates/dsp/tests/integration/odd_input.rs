@@ -25,7 +25,7 @@ pub fn raw_wav(format_tag: u16, bits: u16, channels: u16, rate: u32, data: &[u8]
     v.extend_from_slice(&format_tag.to_le_bytes());
     v.extend_from_slice(&channels.to_le_bytes());
     v.extend_from_slice(&rate.to_le_bytes());
-    v.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+    v.extend_from_slice(&rate.wrapping_mul(u32::from(block_align)).to_le_bytes());
     v.extend_from_slice(&block_align.to_le_bytes());
     v.extend_from_slice(&bits.to_le_bytes());
     v.extend_from_slice(b"data");
