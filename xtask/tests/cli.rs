@@ -90,6 +90,7 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
         .arg(&broken)
         .arg(&no_audio)
         .arg(fixtures().join("audio/tones_22050_pcm16.wav"))
+        .arg(fixtures().join("audio/silence_22050_pcm16.wav"))
         .args(["--format", "json", "--top-k", "2", "--aggregate", "vote", "--model"])
         .arg(&model)
         .output()
@@ -99,9 +100,12 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     assert!(stderr.contains("broken.ogg"), "{stderr}");
     assert!(stderr.contains("no_audio: no audio files in this folder"), "{stderr}");
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 2, "{stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("silence_22050_pcm16.wav: the audio is silent"), "{stderr}");
     let lines: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     for v in &lines {
         for key in ["file", "labels", "prediction", "aggregate", "probabilities", "top_k", "segments", "device"] {
             assert!(v.get(key).is_some(), "missing {key}: {v}");

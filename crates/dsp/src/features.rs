@@ -219,6 +219,19 @@ impl Features {
         &self.data[i * size..(i + 1) * size]
     }
 
+    /// Whether every value is the same: what silent audio (digital zeros) gives, so a
+    /// model has nothing to go on.
+    ///
+    /// ```
+    /// let silent = dsp::Features::from_vec(vec![0.0; 2 * 3 * 4], [2, 3, 4]).unwrap();
+    /// assert!(silent.is_constant());
+    /// let sound = dsp::Features::from_vec((0..24).map(|i| i as f32).collect(), [2, 3, 4]).unwrap();
+    /// assert!(!sound.is_constant());
+    /// ```
+    pub fn is_constant(&self) -> bool {
+        self.data.windows(2).all(|pair| pair[0] == pair[1])
+    }
+
     /// The values, consuming `self`.
     pub fn into_vec(self) -> Vec<f32> {
         self.data

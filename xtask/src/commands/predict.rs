@@ -45,7 +45,12 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
         let result = extractor
             .extract_with(file, coverage, FeatureScale::Standardized)
             .map_err(anyhow::Error::from)
-            .and_then(|features| Ok(classifier.probabilities(&features, args.batch)?));
+            .and_then(|features| {
+                if features.is_constant() {
+                    eprintln!("warning: {}: the audio is silent; its genres below mean nothing", file.display());
+                }
+                Ok(classifier.probabilities(&features, args.batch)?)
+            });
         let segments = match result {
             Ok(s) => s,
             Err(e) => {
