@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Music-genre classification: features, benchmarks and (later) models.
+/// Music-genre classification: features, training, evaluation, explanations, the web app
+/// and benchmarks.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version, about)]
 pub struct Cli {
@@ -47,7 +48,7 @@ pub enum Command {
     /// Explain a model's decision on an audio file: integrated gradients, Grad-CAM and
     /// occlusion over the spectrogram, as .npy and PNG, with deletion curves.
     Explain(ExplainArgs),
-    /// Serve the JSON API (`/api/health`, `/api/model`, `POST /api/predict`) over HTTP.
+    /// Serve the web app: the page at `/` and its JSON API under `/api` (`docs/web.md`).
     Serve(ServeArgs),
     /// Tag audio with pretrained musicnn (zero-shot): top tags overall and over time,
     /// and a taggram picture.
@@ -471,7 +472,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// crnn-bigru, crnn-bilstm, transformer, or a genre head on pretrained musicnn:
-    /// musicnn-msd, musicnn-mtt.
+    /// musicnn-msd, musicnn-mtt, musicnn-dual (both taggers; the bundled model).
     #[arg(long, default_value = "crnn-bigru")]
     pub arch: String,
     /// For musicnn-*: the layer the head learns from (pools, penultimate, taggram,
@@ -553,7 +554,7 @@ pub struct EvalArgs {
     /// Which tracks to evaluate (the split's test set).
     #[command(flatten)]
     pub split: SplitOptions,
-    /// Output folder: report.md, report.json, confusion.csv.
+    /// Output folder: report.md, report.html, report.json, confusion.csv, confusion.png, reliability.png.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
     /// The feature cache folder.

@@ -89,12 +89,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             labels[c], s.precision, s.recall, s.f1, tracks.support[c]
         );
     }
-    std::fs::write(args.out.join("report.md"), &md)?;
-    let mut csv = std::fs::File::create(args.out.join("confusion.csv"))?;
-    writeln!(csv, "true\\predicted,{}", labels.join(","))?;
-    for (c, row) in tracks.confusion.iter().enumerate() {
-        writeln!(csv, "{},{}", labels[c], row.iter().map(usize::to_string).collect::<Vec<_>>().join(","))?;
-    }
+    crate::atomic::write(&args.out.join("report.md"), |w| Ok(w.write_all(md.as_bytes())?))?;
+    crate::atomic::write(&args.out.join("confusion.csv"), |csv| {
+        writeln!(csv, "true\\predicted,{}", labels.join(","))?;
+        for (c, row) in tracks.confusion.iter().enumerate() {
+            writeln!(csv, "{},{}", labels[c], row.iter().map(usize::to_string).collect::<Vec<_>>().join(","))?;
+        }
+        Ok(())
+    })?;
     let json = serde_json::json!({
         "model": args.model.display().to_string(),
         "device": kind.describe(),
