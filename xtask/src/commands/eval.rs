@@ -6,7 +6,6 @@
 //! and CSV.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use dataset::TrackIndex;
