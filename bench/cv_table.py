@@ -8,7 +8,9 @@ Reads ours (CV_DIR/burn/<arch>_f<fold>[_whole]/result.json), PyTorch's
 (CV_DIR/cpu), and prints Markdown: one row per architecture and fold, then each
 architecture's mean and sample standard deviation over the folds both sides finished.
 
-CPU time is the sum over a run's processes of their last reading. A run some of whose
+CPU time is the sum over a run's processes of their last reading (user + system, all
+threads), and per epoch that total over the epochs run (feature loading and the final
+test included). A run some of whose
 parts ran before the monitor was started is named with --partial (e.g. `ours_crnn-bigru_f3`
 or `theirs_crnn-bigru_f3`) and printed as a lower bound (">= N"); a run with no reading
 prints "-".
@@ -52,11 +54,14 @@ def main():
     p.add_argument("--partial", nargs="*", default=[], help="runs whose CPU time is a lower bound")
     a = p.parse_args()
 
-    def cpu(run):
+    def cpu(run, epochs=None):
+        """CPU seconds, and per epoch where the whole run was monitored."""
         seconds = cpu_seconds(a.cv_dir, run)
         if seconds is None:
             return "-"
-        return (">= " if run in a.partial else "") + f"{seconds:,}"
+        if run in a.partial:
+            return f">= {seconds:,}"
+        return f"{seconds:,}" + (f" ({seconds / epochs:.0f} per epoch)" if epochs else "")
 
     archs = ["crnn-bigru", "crnn-bilstm", "transformer"]
     print("| architecture | fold | PyTorch track / segment (epochs) | PyTorch CPU s "
@@ -76,8 +81,9 @@ def main():
                   f"({theirs['epochs']})" if theirs else "running")
             us = (f"{ours['test_track_accuracy']:.3f} / {ours['test_segment_accuracy']:.3f} "
                   f"({ours['best_epoch']} / {ours['epochs_run']})" if ours else "running")
-            print(f"| {arch} | {fold} | {pt} | {cpu(f'theirs_{arch}_f{fold}')} | {us} "
-                  f"| {cpu(f'ours_{arch}_f{fold}')} |")
+            theirs_cpu = cpu(f"theirs_{arch}_f{fold}", theirs and theirs["epochs"])
+            ours_cpu = cpu(f"ours_{arch}_f{fold}", ours and ours["epochs_run"])
+            print(f"| {arch} | {fold} | {pt} | {theirs_cpu} | {us} | {ours_cpu} |")
             if theirs and ours:
                 both["pt_track"].append(theirs["test_track_accuracy"])
                 both["pt_seg"].append(theirs["test_segment_accuracy"])
@@ -108,7 +114,7 @@ def main():
             reference = (f"{plain['test_track_accuracy']:.3f} / {plain['test_segment_accuracy']:.3f}"
                          if plain else "-")
             print(f"| {run} | {r['test_track_accuracy']:.3f} / {r['test_segment_accuracy']:.3f} "
-                  f"({r['best_epoch']} / {r['epochs_run']}) | {cpu('ours_' + run)} | {reference} |")
+                  f"({r['best_epoch']} / {r['epochs_run']}) | {cpu('ours_' + run, r['epochs_run'])} | {reference} |")
 
 
 if __name__ == "__main__":
