@@ -6,7 +6,8 @@
 Reads ours (CV_DIR/burn/<arch>_f<fold>[_whole]/result.json), PyTorch's
 (CV_DIR/pytorch/<arch>_f<fold>.json) and the CPU time bench/cpu_monitor.sh recorded
 (CV_DIR/cpu), and prints Markdown: one row per architecture and fold, then each
-architecture's mean and sample standard deviation over the folds both sides finished.
+architecture's mean and standard deviation (population form, as `cargo xtask compare`
+prints it) over the folds both sides finished.
 
 CPU time is the sum over a run's processes of their last reading (user + system, all
 threads), and per epoch that total over the epochs run (feature loading and the final
@@ -45,7 +46,7 @@ def mean_sd(values):
         return "-"
     if len(values) == 1:
         return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.pstdev(values):.3f}"
 
 
 def main():
@@ -92,7 +93,7 @@ def main():
         if both["pt_track"]:
             summary.append((arch, both))
     print()
-    print("Over the folds both sides finished (mean ± sample standard deviation):")
+    print("Over the folds both sides finished (mean ± standard deviation over folds, population form, as `cargo xtask compare`):")
     print()
     print("| architecture | folds | PyTorch track | ours track | difference | PyTorch segment | ours segment |")
     print("|---|---|---|---|---|---|---|")
