@@ -19,7 +19,7 @@
 # Ours go to OUT_DIR/burn/<arch>_f<fold>[_whole]/ (result.json), PyTorch's to
 # OUT_DIR/pytorch/<arch>_f<fold>.json; each has a .log with `/usr/bin/time -v`'s CPU time
 # of its last, uninterrupted part. bench/cpu_monitor.sh records every part's CPU time in
-# OUT_DIR/cpu, and `bench/cv_table.py OUT_DIR` prints the side-by-side table.
+# OUT_DIR/cpu, and `python3 bench/cv_table.py OUT_DIR` prints the side-by-side table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$1; out=$2; shift 2
@@ -43,9 +43,7 @@ if [ -z "${XTASK:-}" ]; then
   XTASK=${CARGO_TARGET_DIR:-target}/release/xtask
 fi
 xtask=$XTASK
-bench/cpu_monitor.sh "$out" "$xtask train|torch_train_resumable.py --checkpoint" &
-monitor=$!
-trap 'kill $monitor' EXIT
+bench/cpu_monitor.sh "$out" $$ &
 
 run_job() {
   local side=${1%%:*} rest=${1#*:}
@@ -74,5 +72,6 @@ worker() {
     run_job "$job"
   done
 }
-for _ in $(seq "${WORKERS:-2}"); do worker & done
-wait
+pids=()
+for _ in $(seq "${WORKERS:-2}"); do worker & pids+=($!); done
+wait "${pids[@]}"  # the workers only: the monitor stops by itself when this script ends

@@ -27,9 +27,10 @@ def cpu_seconds(cv_dir, run):
     total, found = 0, False
     for path in glob.glob(os.path.join(cv_dir, "cpu", f"{run}.*")):
         with open(path) as f:
-            lines = [line.split() for line in f if line.strip()]
-        if lines:
-            total += int(lines[-1][1])
+            # A reading cut short by a kill is skipped.
+            readings = [line.split() for line in f if len(line.split()) == 2 and line.split()[1].isdigit()]
+        if readings:
+            total += int(readings[-1][1])
             found = True
     return total if found else None
 
@@ -54,6 +55,8 @@ def main():
     p.add_argument("cv_dir")
     p.add_argument("--partial", nargs="*", default=[], help="runs whose CPU time is a lower bound")
     a = p.parse_args()
+    if not os.path.isdir(os.path.join(a.cv_dir, "burn")):
+        p.error(f"{a.cv_dir} has no burn/ folder: not a bench/cross_validate.sh output")
 
     def cpu(run, epochs=None):
         """CPU seconds, and per epoch where the whole run was monitored."""

@@ -3,50 +3,51 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// What the inputs named: the audio files found, and one line for each input that gave
-/// none (an unreadable folder, a folder without audio files).
+/// What the inputs named: the audio files found, and a line for each folder that could
+/// not be listed or gave no audio files.
 #[derive(Debug, Default)]
 pub struct AudioFiles {
-    /// Files as given, then each folder's audio files (sorted, recursively).
+    /// In input order: a file as given, a folder as its audio files (sorted, recursively).
     pub files: Vec<PathBuf>,
     /// `"<folder>: <cause>"`, one per folder that could not be used.
     pub problems: Vec<String>,
 }
 
 impl AudioFiles {
-    /// The files, or the first problem as the error: for commands that need every input.
+    /// The files, or every problem as one error: for commands that need every input.
     pub fn all_or_error(self) -> anyhow::Result<Vec<PathBuf>> {
-        match self.problems.into_iter().next() {
-            Some(problem) => Err(anyhow::Error::msg(problem)),
-            None => Ok(self.files),
-        }
+        if self.problems.is_empty() { Ok(self.files) } else { Err(anyhow::Error::msg(self.problems.join("; "))) }
     }
 }
 
 /// Files are kept as given (a missing file is the decoder's error to report); folders
 /// are walked, sorted and recursively, for files with an audio extension. A folder
-/// reached twice (through a symbolic link, or a link loop) is walked once.
+/// reached twice (named twice, inside a folder already named, through a symbolic link,
+/// or round a link loop) is walked once.
 pub fn expand(inputs: &[PathBuf]) -> AudioFiles {
     let mut found = AudioFiles::default();
     let mut walked = HashSet::new();
     for input in inputs {
-        if input.is_dir() {
+        if !input.is_dir() {
+            found.files.push(input.clone());
+        } else if !walked.contains(&canonical(input)) {
             let (files_before, problems_before) = (found.files.len(), found.problems.len());
             walk(input, &mut walked, &mut found);
             if found.files.len() == files_before && found.problems.len() == problems_before {
                 found.problems.push(format!("{}: no audio files in this folder", input.display()));
             }
-        } else {
-            found.files.push(input.clone());
         }
     }
     found
 }
 
+/// A folder's canonical path, by which a link back up the tree is recognised.
+fn canonical(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+}
+
 fn walk(dir: &Path, walked: &mut HashSet<PathBuf>, found: &mut AudioFiles) {
-    // A folder is known by its canonical path, so a link back up the tree ends the walk.
-    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    if !walked.insert(canonical) {
+    if !walked.insert(canonical(dir)) {
         return;
     }
     let entries = match std::fs::read_dir(dir) {
@@ -87,6 +88,17 @@ mod tests {
         std::os::unix::fs::symlink(root, root.join("b/loop")).expect("symlink");
         let found = expand(&[root.to_path_buf()]);
         assert_eq!(found.files, vec![root.join("b/two.wav"), root.join("one.flac")]);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+    }
+
+    #[test]
+    fn a_folder_named_twice_or_inside_another_is_walked_once_and_is_no_problem() {
+        let dir = scratch_dir::ScratchDir::new("audio-files-twice");
+        let root: &Path = &dir;
+        std::fs::create_dir(root.join("sub")).expect("mkdir");
+        touch(&root.join("sub/one.wav"));
+        let found = expand(&[root.to_path_buf(), root.join("sub"), root.to_path_buf()]);
+        assert_eq!(found.files, vec![root.join("sub/one.wav")]);
         assert!(found.problems.is_empty(), "{:?}", found.problems);
     }
 

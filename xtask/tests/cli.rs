@@ -102,7 +102,7 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 2, "{stderr}");
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
-    assert!(warnings[0].contains("silence_22050_pcm16.wav: the audio is silent"), "{stderr}");
+    assert!(warnings[0].contains("silence_22050_pcm16.wav: the first 30 s are silent"), "{stderr}");
     let lines: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);

@@ -231,9 +231,9 @@ fn symphonia_open_error(path: &Path, e: SymphoniaError) -> DspError {
             DspError::malformed(path, "file ends inside its header")
         }
         SymphoniaError::IoError(io) => DspError::io(path, io),
-        // Symphonia prefixes its module ("core (probe): no suitable format reader found").
+        // Symphonia's prober prefixes its module: "core (probe): no suitable format reader found".
         SymphoniaError::Unsupported(what) => {
-            DspError::unsupported(path, what.rsplit_once("): ").map_or(what, |(_, cause)| cause))
+            DspError::unsupported(path, what.strip_prefix("core (probe): ").unwrap_or(what))
         }
         other => DspError::malformed(path, other.to_string()),
     }

@@ -126,8 +126,13 @@ impl FeatureConfig {
         let fail = |m: String| Err(DspError::Config(m));
         let nyquist = f64::from(self.sample_rate) / 2.0;
         let fmax = self.fmax.unwrap_or(nyquist);
-        if self.sample_rate == 0 {
-            return fail("sample_rate must be positive".into());
+        if !crate::RESAMPLE_RATES_HZ.contains(&self.sample_rate) {
+            return fail(format!(
+                "sample_rate {} is outside the supported {} to {} Hz",
+                self.sample_rate,
+                crate::RESAMPLE_RATES_HZ.start(),
+                crate::RESAMPLE_RATES_HZ.end()
+            ));
         }
         if self.n_fft < 2 || self.hop_length == 0 || self.n_mels == 0 {
             return fail("n_fft must be at least 2, hop_length and n_mels positive".into());
@@ -219,8 +224,8 @@ impl Features {
         &self.data[i * size..(i + 1) * size]
     }
 
-    /// Whether every value is the same: what silent audio (digital zeros) gives, so a
-    /// model has nothing to go on.
+    /// Whether every value is the same (true for no values): what silent audio (digital
+    /// zeros) gives, so a model has nothing to go on.
     ///
     /// ```
     /// let silent = dsp::Features::from_vec(vec![0.0; 2 * 3 * 4], [2, 3, 4]).unwrap();

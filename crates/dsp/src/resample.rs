@@ -17,8 +17,8 @@ use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 /// that best matches soxr HQ's transition band.
 pub(crate) const FILTER_LEN: usize = 320;
 
-/// The sample rates we resample from or to: from telephone-grade audio's lowest to the
-/// highest that audio hardware records at. A header outside them is broken (a 1 Hz or
+/// The sample rates we resample from or to: from well below telephone audio's 8 kHz to
+/// the highest that audio hardware records at. A header outside them is broken (a 1 Hz or
 /// 4 GHz "rate" would need gigabytes of filter and output), not music.
 pub const RESAMPLE_RATES_HZ: std::ops::RangeInclusive<u32> = 1_000..=768_000;
 

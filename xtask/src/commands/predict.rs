@@ -47,7 +47,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::from)
             .and_then(|features| {
                 if features.is_constant() {
-                    eprintln!("warning: {}: the audio is silent; its genres below mean nothing", file.display());
+                    eprintln!(
+                        "warning: {}: {} silent; the genres predicted for it mean nothing",
+                        file.display(),
+                        match coverage {
+                            Coverage::Clip => "the first 30 s are",
+                            Coverage::WholeTrack => "the audio is",
+                        }
+                    );
                 }
                 Ok(classifier.probabilities(&features, args.batch)?)
             });

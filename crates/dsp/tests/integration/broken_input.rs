@@ -57,6 +57,9 @@ fn broken_files_are_clear_errors() {
         std::fs::write(&path, bytes).expect("write");
         let err = expect_error(&path);
         println!("{name}: {err}");
+        if name.starts_with("rate_") {
+            assert!(matches!(err, DspError::Resample { .. }), "{name}: {err}");
+        }
     }
     let missing = dir.join("does_not_exist.flac");
     assert!(matches!(expect_error(&missing), DspError::Io { .. }));
