@@ -150,6 +150,9 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     let result: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
     assert_eq!(result["test_tracks"], 3);
+    // The split is named in its strategy's own terms: no k-fold fold for a stratified split.
+    assert_eq!(result["split"], "stratified");
+    assert!(result["fold"].is_null() && result["list_kind"].is_null(), "{result}");
     assert!(result["test_track_accuracy"].as_f64().is_some());
     assert!(run.join("last.gmdl").exists());
     assert_eq!(&std::fs::read(run.join("learning_curve.png")).unwrap()[1..4], b"PNG");

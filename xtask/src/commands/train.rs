@@ -30,7 +30,7 @@ use models::musicnn::{
 use models::train::{TrainingConfig, evaluate};
 use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
 
-use crate::cli::TrainArgs;
+use crate::cli::{SplitStrategy, TrainArgs};
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let arch: Architecture = args.arch.parse().map_err(anyhow::Error::msg)?;
@@ -210,7 +210,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "architecture": arch.name(),
         "device": kind.describe(),
         "split": format!("{:?}", args.split.strategy).to_lowercase(),
-        "fold": args.split.fold,
+        // Which split, in the terms of its strategy: the k-fold's fold, or the list files' kind.
+        "fold": (args.split.strategy == SplitStrategy::KFold).then_some(args.split.fold),
+        "folds": (args.split.strategy == SplitStrategy::KFold).then_some(args.split.folds),
+        "lists": args.split.lists.as_ref().filter(|_| args.split.strategy == SplitStrategy::Lists).map(|p| p.display().to_string()),
+        "list_kind": (args.split.strategy == SplitStrategy::Lists).then_some(&args.split.list_kind),
         "seed": args.split.seed,
         "best_epoch": outcome.best_epoch,
         "epochs_run": outcome.history.len(),
