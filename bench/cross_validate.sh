@@ -11,7 +11,8 @@
 # whole-track run on fold 0, then the other two architectures on folds 0 and 1.
 #
 # WORKERS (default 2, one per core) take jobs from the list in order; a job is claimed
-# with a lock directory, so no two workers run the same one. Finished jobs are skipped and
+# with a lock directory holding the worker's pid, so no two workers run the same one, even
+# workers of two starts of the script (say, a second start with more jobs). Finished jobs are skipped and
 # unfinished ones resume from their last epoch (ours with `train --resume`, PyTorch's
 # through bench/torch_train_resumable.py, the reference's loop plus a checkpoint per epoch),
 # so the script can be started again after an interruption.
@@ -35,7 +36,15 @@ data=../shared/emotify
 folds=$out/folds
 locks=$out/locks
 mkdir -p "$out/burn" "$out/pytorch"
-rm -rf "$locks"; mkdir -p "$locks"
+mkdir -p "$locks"
+# A lock folder holds its worker's pid. Locks of workers no longer alive (an interrupted
+# earlier start) are cleared; live ones are kept, so a second start with its own job list
+# can run beside a first without running a job twice.
+for lock in "$locks"/*/; do
+  [ -d "$lock" ] || continue
+  pid=$(cat "$lock/pid" 2>/dev/null) || pid=
+  { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || rm -rf "$lock"
+done
 [ -f "$folds/test_fold4.txt" ] || "$python" bench/sklearn_folds.py --data "$data" --out "$folds"
 # XTASK=path/to/xtask uses a fixed copy of the runner (so rebuilding during a long run is safe).
 if [ -z "${XTASK:-}" ]; then
@@ -66,9 +75,17 @@ run_job() {
     *) echo "unknown job $1" >&2; return 1 ;;
   esac
 }
+# Claims a job: its lock folder appears at once with the worker's pid inside (a rename
+# fails when the folder exists), so no other start can see it empty and clear it.
+claim() {
+  local tmp
+  tmp=$(mktemp -d "$locks/.claim.XXXXXX")
+  echo "$BASHPID" > "$tmp/pid"
+  mv -T "$tmp" "$locks/${1//:/_}" 2>/dev/null || { rm -rf "$tmp"; return 1; }
+}
 worker() {
   for job in "${jobs[@]}"; do
-    mkdir "$locks/${job//:/_}" 2>/dev/null || continue
+    claim "$job" || continue
     run_job "$job"
   done
 }
