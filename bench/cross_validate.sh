@@ -12,10 +12,10 @@
 #
 # WORKERS (default 2, one per core) take jobs from the list in order; a job is claimed
 # with a lock directory holding the worker's pid, so no two workers run the same one, even
-# workers of two starts of the script (say, a second start with more jobs). Finished jobs are skipped and
-# unfinished ones resume from their last epoch (ours with `train --resume`, PyTorch's
-# through bench/torch_train_resumable.py, the reference's loop plus a checkpoint per epoch),
-# so the script can be started again after an interruption.
+# workers of two starts of the script (say, a second start with more jobs). Finished jobs
+# are skipped and unfinished ones resume from their last epoch (ours with `train --resume`,
+# PyTorch's through bench/torch_train_resumable.py, the reference's loop plus a checkpoint
+# per epoch), so the script can be started again after an interruption.
 #
 # Ours go to OUT_DIR/burn/<arch>_f<fold>[_whole]/ (result.json), PyTorch's to
 # OUT_DIR/pytorch/<arch>_f<fold>.json; each has a .log with `/usr/bin/time -v`'s CPU time

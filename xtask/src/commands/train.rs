@@ -205,16 +205,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (truth, predicted) = track_predictions(&outcome.model, &test_set, &batcher, &device);
     let track_report = eval::ClassificationReport::new(&truth, &predicted, labels.len());
     let test_track_accuracy = track_report.accuracy;
+    let (k_fold, lists) = (args.split.strategy == SplitStrategy::KFold, args.split.strategy == SplitStrategy::Lists);
     let result = serde_json::json!({
         "data": args.data.display().to_string(),
         "architecture": arch.name(),
         "device": kind.describe(),
         "split": format!("{:?}", args.split.strategy).to_lowercase(),
         // Which split, in the terms of its strategy: the k-fold's fold, or the list files' kind.
-        "fold": (args.split.strategy == SplitStrategy::KFold).then_some(args.split.fold),
-        "folds": (args.split.strategy == SplitStrategy::KFold).then_some(args.split.folds),
-        "lists": args.split.lists.as_ref().filter(|_| args.split.strategy == SplitStrategy::Lists).map(|p| p.display().to_string()),
-        "list_kind": (args.split.strategy == SplitStrategy::Lists).then_some(&args.split.list_kind),
+        "fold": k_fold.then_some(args.split.fold),
+        "folds": k_fold.then_some(args.split.folds),
+        "lists": args.split.lists.as_ref().filter(|_| lists).map(|p| p.display().to_string()),
+        "list_kind": lists.then_some(&args.split.list_kind),
         "seed": args.split.seed,
         "best_epoch": outcome.best_epoch,
         "epochs_run": outcome.history.len(),
