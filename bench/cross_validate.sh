@@ -32,7 +32,16 @@ if [ ${#jobs[@]} -eq 0 ]; then
     jobs+=("ours:$run" "theirs:$run")
   done
 fi
-data=../shared/emotify
+# COLLECTION=gtzan-excerpts runs the same jobs on ../shared/gtzan-excerpts, on artist-disjoint
+# folds that our `split` writes as list files (Sturm's artist index; unnamed clips of a genre
+# kept together), which both sides read. There both sides train and test on every segment
+# of each clip (most clips are one 3 s segment; the first 30 s would add nine of silence).
+collection=${COLLECTION:-emotify}
+case $collection in
+  emotify) data=../shared/emotify ;;
+  gtzan-excerpts) data=../shared/gtzan-excerpts/audio ;;
+  *) echo "COLLECTION is emotify or gtzan-excerpts" >&2; exit 1 ;;
+esac
 folds=$out/folds
 locks=$out/locks
 mkdir -p "$out/burn" "$out/pytorch"
@@ -45,13 +54,24 @@ for lock in "$locks"/*/; do
   pid=$(cat "$lock/pid" 2>/dev/null) || pid=
   { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; } || rm -rf "$lock"
 done
-[ -f "$folds/test_fold4.txt" ] || "$python" bench/sklearn_folds.py --data "$data" --out "$folds"
 # XTASK=path/to/xtask uses a fixed copy of the runner (so rebuilding during a long run is safe).
 if [ -z "${XTASK:-}" ]; then
   cargo build --release -p xtask
   XTASK=${CARGO_TARGET_DIR:-target}/release/xtask
 fi
 xtask=$XTASK
+if [ ! -f "$folds/test_fold4.txt" ]; then
+  if [ "$collection" = emotify ]; then
+    "$python" bench/sklearn_folds.py --data "$data" --out "$folds"
+  else
+    for k in 0 1 2 3 4; do
+      "$xtask" split --data "$data" --strategy k-fold --folds 5 --fold $k \
+        --artist-index ../shared/gtzan-sample/metadata/GTZANindex.txt \
+        --out "$folds/fold$k.json" --lists-out "$folds" --list-kind "fold$k"
+    done
+  fi
+fi
+
 bench/cpu_monitor.sh "$out" $$ &
 
 run_job() {
@@ -61,6 +81,7 @@ run_job() {
     ours|ours-whole)
       local dir=$out/burn/${arch}_f$fold extra=()
       [ "$side" = ours-whole ] && { dir=${dir}_whole; extra=(--whole-track); }
+      [ "$collection" = emotify ] || extra=(--whole-track --test-whole-track)
       [ -s "$dir/result.json" ] && return 0
       /usr/bin/time -v "$xtask" train --data "$data" --arch "$arch" --strategy lists --lists "$folds" \
         --list-kind "fold$fold" --threads 1 --resume "${extra[@]}" --out "$dir" \
@@ -68,8 +89,12 @@ run_job() {
     theirs)
       local result=$out/pytorch/${arch}_f$fold.json
       [ -s "$result" ] && return 0
+      # The same lists as ours for the GTZAN excerpts; for Emotify, the reference's own folds
+      # (bench/sklearn_folds.py wrote ours from them).
+      local split=(--folds 5 --fold "$fold")
+      [ "$collection" = emotify ] || split=(--lists "$folds" --list-kind "fold$fold" --whole-track)
       /usr/bin/time -v "$python" bench/torch_train_resumable.py --checkpoint "${result%.json}.ckpt" -- \
-        train --data "$data" --model "$arch" --folds 5 --fold "$fold" --threads 1 \
+        train --data "$data" --model "$arch" "${split[@]}" --threads 1 \
         > "$result.tmp" 2>> "${result%.json}.log"
       mv "$result.tmp" "$result" ;;
     *) echo "unknown job $1" >&2; return 1 ;;

@@ -48,6 +48,14 @@ def main():
     t.add_argument("--folds", type=int, default=0)
     t.add_argument("--fold", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
+    # The project's own split as list files (`cargo xtask split ... --lists-out DIR`), so both
+    # sides train and test on the same tracks (e.g. artist-disjoint folds); replaces --folds.
+    # Every 3 s segment of each clip, as our `train --whole-track --test-whole-track`: a final
+    # partial segment is zero-padded and kept when at least half a segment long or the only
+    # one (so a 2 s excerpt is one segment, not one segment and nine of silence).
+    t.add_argument("--whole-track", action="store_true")
+    t.add_argument("--lists")
+    t.add_argument("--list-kind", default="artist")
     a = t.parse_args(rest[1:])
     import torch
     import torch.nn as nn
@@ -68,7 +76,14 @@ def train(a, checkpoint, torch, nn):
                 labels.append(gi)
     tracks, labels = np.array(tracks), np.array(labels)
     idx = np.arange(len(tracks))
-    if a.folds:
+    if a.lists:
+        ids = {os.path.relpath(t, a.data).replace(os.sep, "/"): i for i, t in enumerate(tracks)}
+
+        def listed(part):
+            with open(os.path.join(a.lists, f"{part}_{a.list_kind}.txt")) as f:
+                return np.array([ids[line.strip()] for line in f if line.strip()], dtype=int)
+        train_ids, val, test = listed("train"), listed("valid"), listed("test")
+    elif a.folds:
         skf = StratifiedKFold(n_splits=a.folds, shuffle=True, random_state=a.seed)
         rest, test = list(skf.split(idx, labels))[a.fold]
         train_ids, val = train_test_split(rest, test_size=0.15 / 0.85, stratify=labels[rest], random_state=a.seed)
@@ -77,7 +92,8 @@ def train(a, checkpoint, torch, nn):
         val, test = train_test_split(tmp, test_size=0.50, stratify=labels[tmp], random_state=a.seed)
 
     t_feat = time.perf_counter()
-    feats = {i: ref.track_features(tracks[i], a.segments, a.cache) for i in idx}
+    feats = {i: ref.track_features(tracks[i], whole_track_segments(tracks[i]) if a.whole_track else a.segments,
+                                   a.cache) for i in idx}
     t_feat = time.perf_counter() - t_feat
 
     def seg_set(ids):
@@ -143,12 +159,23 @@ def train(a, checkpoint, torch, nn):
     print(json.dumps({
         "framework": f"pytorch {torch.__version__}", "model": a.model, "genres": genres,
         "tracks": {"train": len(train_ids), "val": len(val), "test": len(test)},
-        "fold": a.fold if a.folds else None, "folds": a.folds or None, "segments_per_track": a.segments,
+        "fold": a.fold if a.folds else None, "folds": a.folds or None, "lists": a.lists,
+        "segments_per_track": "whole track" if a.whole_track else a.segments,
         "epochs": epochs, "best_val_segment_accuracy": best,
         "test_segment_accuracy": seg_correct / seg_total, "test_track_accuracy": trk_correct / len(test),
         "feature_seconds": t_feat, "train_seconds": train_seconds, "threads": torch.get_num_threads(),
         "resumed_at_epochs": resumed,
     }))
+
+
+def whole_track_segments(path, sr=22050, seg=66150):
+    """Segments our whole-track mode makes of `path` (its length after resampling to `sr`)."""
+    import math
+    import soundfile as sf
+    info = sf.info(path)
+    n = math.ceil(info.frames * sr / info.samplerate)
+    full, rest = divmod(n, seg)
+    return max(1, full + (1 if rest and (2 * rest >= seg) else 0))
 
 
 if __name__ == "__main__":

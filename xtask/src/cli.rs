@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::bundled::{BundledModel, ModelChoice};
+
 /// Music-genre classification: features, training, evaluation, explanations, the web app
 /// and benchmarks.
 #[derive(Debug, Parser)]
@@ -41,7 +43,7 @@ pub enum Command {
     Predict(PredictArgs),
     /// Convert a PyTorch state_dict of the original's models into a model file.
     ImportTorch(ImportTorchArgs),
-    /// Make the model that ships inside the binary (xtask/assets/bundled.gmdl): a
+    /// Make a model that ships inside the binary (xtask/assets/<name>.gmdl): a
     /// trained model in half precision if no probability on the check files moves by
     /// more than 1e-3 with it, else in full precision.
     Bundle(BundleArgs),
@@ -93,9 +95,10 @@ pub struct ExplainArgs {
     pub audio: PathBuf,
     #[command(flatten)]
     pub reads: ReadsArgs,
-    /// A model file; the bundled model when absent.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// A bundled model, `gtzan` (GTZAN's ten genres, the default) or `emotify` (four
+    /// genres), or a model file (from `train`, `import-torch` or `bundle`).
+    #[arg(long, default_value = "gtzan", value_name = "NAME|FILE")]
+    pub model: ModelChoice,
     /// integrated-gradients, grad-cam, occlusion or all.
     #[arg(long, default_value = "all")]
     pub method: String,
@@ -122,9 +125,12 @@ pub struct BundleArgs {
     /// Audio files (or folders) whose predictions must survive half precision.
     #[arg(long, num_args = 1.., required = true)]
     pub check: Vec<PathBuf>,
-    /// Where to write it.
-    #[arg(long, default_value = "xtask/assets/bundled.gmdl")]
-    pub out: PathBuf,
+    /// Which bundled model it becomes.
+    #[arg(long, value_enum)]
+    pub name: BundledModel,
+    /// Where to write it (default: xtask/assets/<name>.gmdl).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -135,9 +141,10 @@ pub struct ServeArgs {
     /// Port to listen on.
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// A model file; the bundled model when absent.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// The models the page offers, the first its default: bundled names (`gtzan`,
+    /// `emotify`) or model files; repeat the option for more than one.
+    #[arg(long = "model", default_values = ["gtzan", "emotify"], value_name = "NAME|FILE")]
+    pub models: Vec<ModelChoice>,
     /// Largest upload, MB (over it: 413).
     #[arg(long, default_value_t = 50)]
     pub max_upload_mb: usize,
@@ -229,9 +236,10 @@ pub struct BenchServeArgs {
     /// Inferences the server runs at once (its `--workers`).
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
-    /// Model to serve (default: the bundled one).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// A bundled model, `gtzan` (GTZAN's ten genres, the default) or `emotify` (four
+    /// genres), or a model file (from `train`, `import-torch` or `bundle`).
+    #[arg(long, default_value = "gtzan", value_name = "NAME|FILE")]
+    pub model: ModelChoice,
     /// Also time `../shared/bench/seed_pipeline.py` (librosa + PyTorch CRNN-BiGRU) on the
     /// same file with this Python, in the same run.
     #[arg(long, value_name = "PYTHON")]
@@ -322,6 +330,9 @@ pub struct SplitArgs {
     /// Where to write the split as JSON.
     #[arg(long, default_value = "out/split.json")]
     pub out: PathBuf,
+    /// Also write the sets as list files `DIR/{train,valid,test}_<list-kind>.txt`.
+    #[arg(long, value_name = "DIR")]
+    pub lists_out: Option<PathBuf>,
 }
 
 /// How to split a collection by track (shared by `split` and `train`).
@@ -354,7 +365,9 @@ pub struct SplitOptions {
     /// Go on when listed files are missing from the collection (lists).
     #[arg(long)]
     pub allow_missing: bool,
-    /// Sturm's GTZAN artist index (artist).
+    /// Sturm's GTZAN artist index: each artist's tracks stay in one set (artist, or
+    /// stratified and k-fold); tracks it lists with no artist stay with their genre's
+    /// other unnamed tracks.
     #[arg(long)]
     pub artist_index: Option<PathBuf>,
     /// A report from `validate`: its duplicates are kept in one set.
@@ -407,9 +420,10 @@ pub struct PredictArgs {
     /// Audio files or folders (walked for audio files).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// A model file (from `train` or `import-torch`); the bundled model when absent.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// A bundled model, `gtzan` (GTZAN's ten genres, the default) or `emotify` (four
+    /// genres), or a model file (from `train`, `import-torch` or `bundle`).
+    #[arg(long, default_value = "gtzan", value_name = "NAME|FILE")]
+    pub model: ModelChoice,
     /// How many genres to show.
     #[arg(long, default_value_t = 3)]
     pub top_k: usize,
@@ -483,6 +497,11 @@ pub struct TrainArgs {
     /// without early stopping (the recipe of musicnn-dual: `docs/musicnn.md`).
     #[arg(long)]
     pub refit: bool,
+    /// Another folder-per-genre collection whose tracks join the training set only (never
+    /// validation or test), under the genres of --data that they share; tracks of other
+    /// genres are left out. Repeat for more than one.
+    #[arg(long, value_name = "DIR")]
+    pub extra_train: Vec<PathBuf>,
     /// The run folder: metrics.csv, last.gmdl (every epoch), state/ (for --resume),
     /// model.gmdl (best), result.json.
     #[arg(long)]
@@ -502,6 +521,10 @@ pub struct TrainArgs {
     /// Train on every 3 s segment of each track instead of the first 30 s.
     #[arg(long)]
     pub whole_track: bool,
+    /// Test on every 3 s segment of each track too (the test set reads the first 30 s
+    /// otherwise, so runs with and without --whole-track compare directly).
+    #[arg(long)]
+    pub test_whole_track: bool,
     /// Halve the learning rate after 3 epochs without a better validation loss
     /// (PyTorch's ReduceLROnPlateau).
     #[arg(long)]
@@ -510,6 +533,10 @@ pub struct TrainArgs {
     /// frames and two frequency masks of up to 12 mel bins (spectrogram models only).
     #[arg(long)]
     pub spec_augment: bool,
+    /// Weigh each training track equally in the loss, however many segments it has (a
+    /// 2 s excerpt as much as a 30 s clip); by default each segment counts once.
+    #[arg(long)]
+    pub weight_tracks_equally: bool,
     /// Continue a stopped run in --out from its last finished epoch.
     #[arg(long)]
     pub resume: bool,

@@ -57,6 +57,30 @@ pub struct TrainingConfig {
     /// SpecAugment-style masking of training inputs (off by default).
     #[serde(default)]
     pub spec_augment: Option<SpecAugment>,
+    /// Weigh each training track equally in the loss, however many segments it has
+    /// (off by default: each segment counts once). A collection of 2 s excerpts beside
+    /// 30 s clips would otherwise learn mostly from the long clips' few artists.
+    #[serde(default)]
+    pub weight_tracks_equally: bool,
+}
+
+/// Each segment's weight when every track weighs the same: `1 / segments of its track`,
+/// scaled so that the weights average 1 (the loss keeps its scale).
+fn track_weights(set: &SegmentSet) -> Vec<f32> {
+    let tracks = set.tracks().count().max(1);
+    let mut weights = Vec::with_capacity(set.len());
+    for (_, _, features) in set.tracks() {
+        let n = features.n_segments();
+        weights.extend(std::iter::repeat_n(set.len() as f32 / (tracks * n) as f32, n));
+    }
+    weights
+}
+
+/// Mean over the batch of `weights[i] * cross-entropy(logits[i], labels[i])`.
+fn weighted_cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>, weights: Tensor<1>) -> Tensor<1> {
+    let log_p = burn::tensor::activation::log_softmax(logits, 1);
+    let picked: Tensor<1> = log_p.gather(1, labels.unsqueeze_dim(1)).squeeze_dim(1);
+    (picked * weights).mean().neg()
 }
 
 /// PyTorch's `ReduceLROnPlateau(mode="min")` on the validation loss: after `patience`
@@ -141,6 +165,7 @@ impl TrainingConfig {
             seed: 42,
             reduce_lr_on_plateau: None,
             spec_augment: None,
+            weight_tracks_equally: false,
         }
     }
 }
@@ -210,6 +235,7 @@ pub fn train(
     let mut plateau = Plateau { best_loss: f64::MAX, wait: 0 };
     let loss_fn = CrossEntropyLossConfig::new().init(&autodiff);
     let batcher = SegmentBatcher { n_mels, n_frames };
+    let weights = config.weight_tracks_equally.then(|| track_weights(train));
     let mut history: Vec<EpochMetrics> = Vec::new();
     let mut best: Option<(f64, usize, crate::StateDict)> = None;
     let mut first_epoch = 1;
@@ -246,7 +272,14 @@ pub fn train(
             let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, &autodiff);
             let labels: Vec<i64> = batch.labels.clone().into_data().try_into_vec_as::<i64>().unwrap_or_default();
             let logits = model.forward(batch.features);
-            let loss = loss_fn.forward(logits.clone(), batch.labels);
+            let loss = match &weights {
+                None => loss_fn.forward(logits.clone(), batch.labels),
+                Some(weights) => {
+                    let w: Vec<f32> = chunk.iter().map(|&i| weights[i]).collect();
+                    let w = Tensor::<1>::from_data(TensorData::new(w, [chunk.len()]), &autodiff);
+                    weighted_cross_entropy(logits.clone(), batch.labels, w)
+                }
+            };
             loss_sum += f64::from(scalar(loss.clone())) * chunk.len() as f64;
             correct += count_correct(logits.inner(), &labels);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -449,6 +482,36 @@ fn scalar(t: Tensor<1>) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighting_tracks_equally_gives_each_track_the_same_total_weight() {
+        let features = |n: usize| dsp::Features::from_vec(vec![0.0; n * 2], [n, 1, 2]).unwrap();
+        let set = SegmentSet::from_features(vec![(0, 0, features(10)), (1, 1, features(1)), (2, 0, features(4))]);
+        let w = track_weights(&set);
+        assert_eq!(w.len(), 15);
+        let per_track = [w[..10].iter().sum::<f32>(), w[10], w[11..].iter().sum::<f32>()];
+        for total in per_track {
+            assert!((total - 5.0).abs() < 1e-5, "{per_track:?}");
+        }
+        assert!((w.iter().sum::<f32>() / 15.0 - 1.0).abs() < 1e-6, "weights average 1");
+    }
+
+    #[test]
+    fn weighted_cross_entropy_with_unit_weights_is_the_usual_loss_and_weights_scale_items() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_data(TensorData::new(vec![2.0f32, 0.5, -1.0, 0.1, 0.3, 1.7], [2, 3]), &device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 2], [2]), &device);
+        let plain: f32 =
+            CrossEntropyLossConfig::new().init(&device).forward(logits.clone(), labels.clone()).into_scalar();
+        let ones = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 1.0], [2]), &device);
+        let weighted: f32 = weighted_cross_entropy(logits.clone(), labels.clone(), ones).into_scalar();
+        assert!((plain - weighted).abs() < 1e-6, "{plain} vs {weighted}");
+        // Weight 2 on the first item and 0 on the second: the first item's loss alone.
+        let first = Tensor::<1>::from_data(TensorData::new(vec![2.0f32, 0.0], [2]), &device);
+        let only_first: f32 = weighted_cross_entropy(logits.clone(), labels.clone(), first).into_scalar();
+        let ce0 = -(2.0f32.exp() / (2.0f32.exp() + 0.5f32.exp() + (-1.0f32).exp())).ln();
+        assert!((only_first - ce0).abs() < 1e-5, "{only_first} vs {ce0}");
+    }
 
     #[test]
     fn plateau_lowers_the_rate_after_patience_epochs_like_pytorch() {

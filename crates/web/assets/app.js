@@ -19,6 +19,7 @@ const colour = (i) => COLOURS[i % COLOURS.length];
 const percent = (p) => (100 * p).toFixed(1) + ' %';
 const seconds = (s) => (Math.round(s * 10) / 10).toString();
 const settings = () => ({
+  model: $('model-select').value,
   aggregate: $('aggregation').value,
   top_k: $('top-k').value,
   whole_track: $('whole-track').checked,
@@ -64,9 +65,15 @@ function showPage() {
 
 // ---- model facts -----------------------------------------------------------------
 
-async function loadModel() {
-  const model = await json(await fetch('/api/model'));
+// `name` null: the server's default model. Fills the model selector the first time.
+async function loadModel(name) {
+  const model = await json(await fetch(name ? `/api/model?${new URLSearchParams({ model: name })}` : '/api/model'));
   app.model = model;
+  const select = $('model-select');
+  if (select.options.length === 0) {
+    for (const served of model.models) select.append(el('option', { value: served, text: served }));
+  }
+  select.value = model.name;
   // A model trained on whole tracks reads them by default.
   $('whole-track').checked = Boolean(model.whole_track);
   const facts = {
@@ -93,7 +100,18 @@ async function loadModel() {
   slider.value = String(Math.min(3, model.labels.length));
   $('top-k-value').textContent = slider.value;
   const target = $('explain-target');
+  target.replaceChildren(el('option', { value: 'predicted', text: "the segment's prediction" }));
   for (const label of model.labels) target.append(el('option', { value: label, text: label }));
+}
+
+// Another model: its facts and genres, then the file (if any) analysed again with it.
+async function changeModel() {
+  try {
+    await loadModel($('model-select').value);
+    if (app.file) await analyze(app.file);
+  } catch (error) {
+    setStatus(`Cannot load the model: ${error.message}`, true);
+  }
 }
 
 // ---- upload and analysis ---------------------------------------------------------
@@ -326,6 +344,7 @@ function wire() {
   $('top-k').addEventListener('input', showTopK);
   $('top-k').addEventListener('change', () => { showTopK(); refreshPrediction(); });
   $('whole-track').addEventListener('change', () => { if (app.file) analyze(app.file); });
+  $('model-select').addEventListener('change', changeModel);
   for (const id of ['show-segments', 'show-waveform', 'show-mel']) $(id).addEventListener('change', applyToggles);
   $('explain-button').addEventListener('click', explain);
   $('player').addEventListener('timeupdate', () => {

@@ -18,6 +18,8 @@ pub const ENVELOPE_POINTS_PER_SEGMENT: usize = 64;
 pub struct Analysis {
     /// Random hexadecimal key.
     pub id: String,
+    /// Index of the served model that made it.
+    pub model: usize,
     /// The upload's name, as the client gave it.
     pub name: String,
     /// Clip (first 30 s) or whole track.
@@ -153,6 +155,7 @@ mod tests {
             let features = Features::from_vec(vec![0.0; 4], [1, 2, 2]).unwrap();
             Arc::new(Analysis {
                 id: id.into(),
+                model: 0,
                 name: "x.wav".into(),
                 coverage: Coverage::Clip,
                 features: features.clone(),

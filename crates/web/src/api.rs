@@ -22,7 +22,7 @@ use crate::analysis::{Analysis, features_of, new_id, wav_bytes};
 const MEL_PICTURE_COLUMNS: usize = 1_400;
 
 /// An error answer: a status and `{"error": message}`.
-pub(crate) struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -30,7 +30,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
@@ -42,10 +42,23 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-pub(crate) async fn model(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    let header = &state.classifier.checkpoint().header;
+/// Which served model a request is for.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ModelQuery {
+    model: Option<String>,
+}
+
+pub(crate) async fn model(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ModelQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query.map_err(|e| bad(e.body_text()))?;
+    let served = &state.models[state.model(query.model.as_deref())?];
+    let header = &served.classifier.checkpoint().header;
     let features = &header.features;
-    Json(serde_json::json!({
+    Ok(Json(serde_json::json!({
+        "name": served.name,
+        "models": state.model_names(),
         "model": header.model.name(),
         "labels": header.labels,
         "device": state.device.describe(),
@@ -59,33 +72,43 @@ pub(crate) async fn model(State(state): State<Arc<AppState>>) -> Json<serde_json
         },
         "methods": Method::ALL.map(Method::name),
         "whole_track": header.whole_track,
-    }))
+    })))
 }
 
 /// How to combine and show segment probabilities.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ViewQuery {
+    model: Option<String>,
     top_k: Option<usize>,
     aggregate: Option<String>,
     whole_track: Option<bool>,
 }
 
+/// A [`ViewQuery`] checked against the served models.
+struct View {
+    /// Index of the served model.
+    model: usize,
+    aggregation: Aggregation,
+    top_k: usize,
+    /// Without `whole_track`, the model's own default (whole tracks for a model trained on them).
+    coverage: Coverage,
+}
+
 impl ViewQuery {
-    /// The aggregation, top-K and coverage asked for; without `whole_track`, the
-    /// model's own default (`state`'s checkpoint: whole tracks for a model trained on them).
-    fn parse(
-        query: Result<Query<ViewQuery>, QueryRejection>,
-        state: &AppState,
-    ) -> Result<(Aggregation, usize, Coverage), ApiError> {
+    /// The model, aggregation, top-K and coverage asked for.
+    fn parse(query: Result<Query<ViewQuery>, QueryRejection>, state: &AppState) -> Result<View, ApiError> {
         let Query(query) = query.map_err(|e| bad(e.body_text()))?;
         let aggregation: Aggregation = query.aggregate.as_deref().unwrap_or("mean").parse().map_err(bad)?;
-        Ok((aggregation, query.top_k.unwrap_or(3).max(1), state.coverage(query.whole_track)))
+        let model = state.model(query.model.as_deref())?;
+        let coverage = state.models[model].coverage(query.whole_track);
+        Ok(View { model, aggregation, top_k: query.top_k.unwrap_or(3).max(1), coverage })
     }
 }
 
 /// Which segment to explain, how, and for which genre.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ExplainQuery {
+    model: Option<String>,
     segment: Option<usize>,
     method: Option<String>,
     target: Option<String>,
@@ -163,12 +186,13 @@ pub(crate) async fn predict(
     query: Result<Query<ViewQuery>, QueryRejection>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
-    let (aggregation, top_k, coverage) = ViewQuery::parse(query, &state)?;
+    let view = ViewQuery::parse(query, &state)?;
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
-        let features = state.upload_features(&name, &bytes, coverage)?;
-        let segments = state.classifier.probabilities(&features, 32).map_err(internal)?;
-        Ok(Json(state.prediction(name, &segments, aggregation, top_k)))
+        let served = &state.models[view.model];
+        let features = state.upload_features(served, &name, &bytes, view.coverage)?;
+        let segments = served.classifier.probabilities(&features, 32).map_err(internal)?;
+        Ok(Json(state.prediction(served, name, &segments, view.aggregation, view.top_k)))
     })
     .await
 }
@@ -178,15 +202,17 @@ pub(crate) async fn analyze(
     query: Result<Query<ViewQuery>, QueryRejection>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (aggregation, top_k, coverage) = ViewQuery::parse(query, &state)?;
+    let View { model, aggregation, top_k, coverage } = ViewQuery::parse(query, &state)?;
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
+        let served = &state.models[model];
         let (features, decibels, playback, envelope) =
-            state.with_upload(&name, &bytes, |path| features_of(&state.extractor, path, coverage))?;
-        let probabilities = state.classifier.probabilities(&features, 32).map_err(internal)?;
-        let config = state.extractor.config();
+            state.with_upload(&name, &bytes, |path| features_of(&served.extractor, path, coverage))?;
+        let probabilities = served.classifier.probabilities(&features, 32).map_err(internal)?;
+        let config = served.extractor.config();
         let analysis = Arc::new(Analysis {
             id: new_id(),
+            model,
             name,
             coverage,
             features,
@@ -197,9 +223,10 @@ pub(crate) async fn analyze(
             envelope,
         });
         state.analyses.insert(analysis.clone());
-        let prediction = state.prediction(analysis.name.clone(), &analysis.probabilities, aggregation, top_k);
+        let prediction = state.prediction(served, analysis.name.clone(), &analysis.probabilities, aggregation, top_k);
         Ok(Json(serde_json::json!({
             "id": analysis.id,
+            "model": served.name,
             "whole_track": coverage == Coverage::WholeTrack,
             "segment_seconds": config.segment_seconds(),
             "duration_s": analysis.probabilities.len() as f64 * config.segment_seconds(),
@@ -218,15 +245,22 @@ impl AppState {
         })
     }
 
-    fn prediction(&self, name: String, segments: &[Vec<f32>], aggregation: Aggregation, top_k: usize) -> Prediction {
+    fn prediction(
+        &self,
+        served: &crate::ServedModel,
+        name: String,
+        segments: &[Vec<f32>],
+        aggregation: Aggregation,
+        top_k: usize,
+    ) -> Prediction {
         Prediction::new(
             name,
             self.device.describe(),
-            self.classifier.labels(),
+            served.classifier.labels(),
             segments,
             aggregation,
             top_k,
-            self.extractor.config().segment_seconds(),
+            served.extractor.config().segment_seconds(),
         )
     }
 
@@ -253,10 +287,18 @@ impl AppState {
         result.map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string().replace(&shown, name)))
     }
 
-    fn upload_features(&self, name: &str, bytes: &[u8], coverage: Coverage) -> Result<Features, ApiError> {
-        self.with_upload(name, bytes, |path| self.extractor.extract_with(path, coverage, FeatureScale::Standardized))
+    fn upload_features(
+        &self,
+        served: &crate::ServedModel,
+        name: &str,
+        bytes: &[u8],
+        coverage: Coverage,
+    ) -> Result<Features, ApiError> {
+        self.with_upload(name, bytes, |path| served.extractor.extract_with(path, coverage, FeatureScale::Standardized))
     }
+}
 
+impl crate::ServedModel {
     /// Explains one segment of `features`; the attribution and the explained class.
     fn explain_segment(&self, features: &Features, request: &ExplainRequest) -> Result<xai::Attribution, ApiError> {
         let input = features.segment(request.segment);
@@ -270,9 +312,10 @@ pub(crate) async fn reaggregate(
     Path(id): Path<String>,
     query: Result<Query<ViewQuery>, QueryRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
-    let (aggregation, top_k, _) = ViewQuery::parse(query, &state)?;
+    let view = ViewQuery::parse(query, &state)?;
     let analysis = state.analysis(&id)?;
-    Ok(Json(state.prediction(analysis.name.clone(), &analysis.probabilities, aggregation, top_k)))
+    let served = &state.models[analysis.model];
+    Ok(Json(state.prediction(served, analysis.name.clone(), &analysis.probabilities, view.aggregation, view.top_k)))
 }
 
 pub(crate) async fn audio(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -291,7 +334,7 @@ pub(crate) async fn mel_picture(
 ) -> Result<Response, ApiError> {
     let analysis = state.analysis(&id)?;
     on_worker(&state, move |state| {
-        let config = state.extractor.config();
+        let config = state.models[analysis.model].extractor.config();
         let [segments, rows, frames] = analysis.decibels.shape();
         // Segments side by side: row r of the picture is band r of every segment.
         let columns = segments * frames;
@@ -341,14 +384,16 @@ pub(crate) async fn explain_picture(
 ) -> Result<Response, ApiError> {
     let query = ExplainQuery::parse(query)?;
     let analysis = state.analysis(&id)?;
-    let request = query.check(state.classifier.labels(), analysis.features.n_segments())?;
+    let served = &state.models[analysis.model];
+    let request = query.check(served.classifier.labels(), analysis.features.n_segments())?;
     on_worker(&state, move |state| {
+        let served = &state.models[analysis.model];
         let started = std::time::Instant::now();
-        let attribution = state.explain_segment(&analysis.features, &request)?;
+        let attribution = served.explain_segment(&analysis.features, &request)?;
         let seconds = started.elapsed().as_secs_f64();
-        let config = state.extractor.config();
+        let config = served.extractor.config();
         let start = request.segment as f64 * config.segment_seconds();
-        let genre = &state.classifier.labels()[attribution.target];
+        let genre = &served.classifier.labels()[attribution.target];
         let caption = format!(
             "{}, segment {} ({start:.0}-{:.0} s), for {genre}",
             analysis.name,
@@ -381,23 +426,26 @@ pub(crate) async fn explain(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let query = ExplainQuery::parse(query)?;
+    let model = state.model(query.model.as_deref())?;
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
-        let coverage = state.coverage(query.whole_track);
-        let features = state.upload_features(&name, &bytes, coverage)?;
-        let request = query.check(state.classifier.labels(), features.n_segments())?;
+        let served = &state.models[model];
+        let coverage = served.coverage(query.whole_track);
+        let features = state.upload_features(served, &name, &bytes, coverage)?;
+        let request = query.check(served.classifier.labels(), features.n_segments())?;
         let started = std::time::Instant::now();
-        let attribution = state.explain_segment(&features, &request)?;
+        let attribution = served.explain_segment(&features, &request)?;
         let seconds = started.elapsed().as_secs_f64();
-        let segment_seconds = state.extractor.config().segment_seconds();
+        let segment_seconds = served.extractor.config().segment_seconds();
         Ok(Json(serde_json::json!({
             "file": name,
+            "model": served.name,
             "method": request.method.name(),
             "segment": request.segment,
             "start_s": request.segment as f64 * segment_seconds,
             "end_s": (request.segment + 1) as f64 * segment_seconds,
-            "target": state.classifier.labels()[attribution.target],
-            "labels": state.classifier.labels(),
+            "target": served.classifier.labels()[attribution.target],
+            "labels": served.classifier.labels(),
             "shape": attribution.shape,
             "values": attribution.values,
             "completeness_error": attribution.completeness_error,

@@ -5,14 +5,17 @@
 //! |---|---|
 //! | `GET /` (with `/app.js`, `/style.css`) | the page, embedded in the binary |
 //! | `GET /api/health` | `{"status": "ok"}` |
-//! | `GET /api/model` | model name, labels, device, input shape, segment length, `whole_track` (what requests read by default) |
-//! | `POST /api/predict?top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | the same JSON object as `cargo xtask predict --format json` |
-//! | `POST /api/explain?segment=I&method=M&target=T&whole_track=B` (multipart field `file`) | one segment's attribution map, as JSON |
-//! | `POST /api/analyze?top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | `{id, prediction, waveform, ...}`; the server keeps the analysis for the views below |
-//! | `GET /api/analyses/{id}?top_k=K&aggregate=A` | the prediction again, re-aggregated (no upload) |
+//! | `GET /api/model?model=M` | the model's name, architecture, labels, device, input shape, segment length, `whole_track` (what requests read by default), and `models`, the names of every served model (the first the default) |
+//! | `POST /api/predict?model=M&top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | the same JSON object as `cargo xtask predict --format json` |
+//! | `POST /api/explain?model=M&segment=I&method=M&target=T&whole_track=B` (multipart field `file`) | one segment's attribution map, as JSON |
+//! | `POST /api/analyze?model=M&top_k=K&aggregate=A&whole_track=B` (multipart field `file`) | `{id, model, prediction, waveform, ...}`; the server keeps the analysis for the views below |
+//! | `GET /api/analyses/{id}?top_k=K&aggregate=A` | the prediction again, re-aggregated (no upload; the analysis's own model) |
 //! | `GET /api/analyses/{id}/audio.wav` | the analysed audio, mono at the model's rate |
 //! | `GET /api/analyses/{id}/mel.png` | the log-mel spectrogram of every segment |
 //! | `GET /api/analyses/{id}/explain.png?segment=I&method=M&target=T` | the explanation picture |
+//!
+//! A server holds one or more models under names; `model=` picks one (the first when
+//! absent), and an unknown name is 400 with the names there are.
 //!
 //! Faults are answered, never panicked on: an upload over the limit is 413, a missing
 //! field or a bad query 400, an unknown or expired analysis 404, audio that cannot be
@@ -25,6 +28,8 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let checkpoint = models::checkpoint::Checkpoint::load("model.gmdl".as_ref())?;
 //! let state = web::AppState::new(checkpoint, models::DeviceKind::Cpu, web::Limits::default())?;
+//! // Or several models, chosen per request with `model=NAME`:
+//! // web::AppState::with_models(vec![("gtzan".into(), a), ("emotify".into(), b)], device, limits)
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, web::router(state)).await?;
 //! # Ok(()) }
@@ -83,6 +88,9 @@ pub enum WebError {
     /// The explanation model could not be built.
     #[error(transparent)]
     Explanations(#[from] xai::XaiError),
+    /// Model names must be distinct, and there must be one at least.
+    #[error("models need distinct names, at least one: got [{0}]")]
+    ModelNames(String),
     /// The upload folder could not be made.
     #[error("{path}: cannot create the upload folder: {source}")]
     Io {
@@ -93,11 +101,27 @@ pub enum WebError {
     },
 }
 
+/// One model the server offers: its name, and what runs it.
+pub(crate) struct ServedModel {
+    pub(crate) name: String,
+    pub(crate) classifier: Classifier,
+    pub(crate) explainer: Explainer,
+    pub(crate) extractor: FeatureExtractor,
+}
+
+impl ServedModel {
+    /// What a request reads: every segment if `whole_track` says so, else the first
+    /// 30 s; when it says nothing, the model's default (whole tracks for a model
+    /// trained on them, as `cargo xtask predict`).
+    pub(crate) fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
+        self.classifier.checkpoint().header.coverage(whole_track)
+    }
+}
+
 /// What the handlers share.
 pub struct AppState {
-    classifier: Classifier,
-    explainer: Explainer,
-    extractor: FeatureExtractor,
+    /// The served models, the default first; never empty.
+    models: Vec<ServedModel>,
     device: DeviceKind,
     limits: Limits,
     uploads: PathBuf,
@@ -110,20 +134,34 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// What a request reads: every segment if `whole_track` says so, else the first
-    /// 30 s; when it says nothing, the model's default (whole tracks for a model
-    /// trained on them, as `cargo xtask predict`).
-    pub(crate) fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
-        self.classifier.checkpoint().header.coverage(whole_track)
+    /// Loads `checkpoint` on `device` as the one model, named `model`; uploads go to a
+    /// fresh folder under the system's temporary folder.
+    pub fn new(checkpoint: Checkpoint, device: DeviceKind, limits: Limits) -> Result<Arc<Self>, WebError> {
+        Self::with_models(vec![("model".to_string(), checkpoint)], device, limits)
     }
 
-    /// Loads `checkpoint` on `device`; uploads go to a fresh folder under the system's
-    /// temporary folder.
-    pub fn new(checkpoint: Checkpoint, device: DeviceKind, limits: Limits) -> Result<Arc<Self>, WebError> {
-        let extractor = FeatureExtractor::new(checkpoint.header.features.clone())?;
+    /// Loads every named checkpoint on `device`; the first is the default. Names
+    /// must be distinct and there must be at least one model.
+    pub fn with_models(
+        checkpoints: Vec<(String, Checkpoint)>,
+        device: DeviceKind,
+        limits: Limits,
+    ) -> Result<Arc<Self>, WebError> {
+        let mut names: Vec<&str> = checkpoints.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        if names.is_empty() || names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(WebError::ModelNames(names.join(", ")));
+        }
         let backend = device.device()?;
-        let explainer = Explainer::new(&checkpoint, &backend)?;
-        let classifier = Classifier::new(checkpoint, &backend)?;
+        let models = checkpoints
+            .into_iter()
+            .map(|(name, checkpoint)| {
+                let extractor = FeatureExtractor::new(checkpoint.header.features.clone())?;
+                let explainer = Explainer::new(&checkpoint, &backend)?;
+                let classifier = Classifier::new(checkpoint, &backend)?;
+                Ok::<_, WebError>(ServedModel { name, classifier, explainer, extractor })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // One folder per server (several may share a process, e.g. in tests): each
         // removes its own when dropped.
         static SERVERS: AtomicU64 = AtomicU64::new(0);
@@ -132,9 +170,7 @@ impl AppState {
         std::fs::create_dir_all(&uploads).map_err(|source| WebError::Io { path: uploads.clone(), source })?;
         let workers = limits.workers.max(1);
         Ok(Arc::new(AppState {
-            classifier,
-            explainer,
-            extractor,
+            models,
             device,
             limits,
             uploads,
@@ -143,6 +179,20 @@ impl AppState {
             admitted: Semaphore::new(workers + limits.queue),
             running: Semaphore::new(workers),
         }))
+    }
+
+    /// The model `name` names (the default when `None`); 400 for an unknown name.
+    pub(crate) fn model(&self, name: Option<&str>) -> Result<usize, api::ApiError> {
+        let Some(name) = name else { return Ok(0) };
+        self.models.iter().position(|m| m.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
+            api::bad(format!("model {name:?}: this server has {}", names.join(", ")))
+        })
+    }
+
+    /// The names of the served models, the default first.
+    pub fn model_names(&self) -> Vec<&str> {
+        self.models.iter().map(|m| m.name.as_str()).collect()
     }
 
     /// How many uploads the server has received so far.

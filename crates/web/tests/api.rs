@@ -16,9 +16,16 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The default bundled model, the one the server answers with when no `model=` is given.
+fn default_model() -> Checkpoint {
+    Checkpoint::load(&repo().join("xtask/assets/gtzan.gmdl")).unwrap()
+}
+
+/// Both bundled models, `gtzan` the default.
 fn state(limits: Limits) -> Arc<AppState> {
-    let checkpoint = Checkpoint::load(&repo().join("xtask/assets/bundled.gmdl")).unwrap();
-    AppState::new(checkpoint, DeviceKind::Cpu, limits).unwrap()
+    let emotify = Checkpoint::load(&repo().join("xtask/assets/emotify.gmdl")).unwrap();
+    AppState::with_models(vec![("gtzan".into(), default_model()), ("emotify".into(), emotify)], DeviceKind::Cpu, limits)
+        .unwrap()
 }
 
 fn upload(uri: &str, field: &str, name: &str, bytes: &[u8]) -> Request<Body> {
@@ -54,7 +61,11 @@ async fn health_and_model_describe_the_server() {
     assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (status, model) = send(&state, Request::get("/api/model").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(model["labels"].as_array().unwrap().len(), 4);
+    assert_eq!(model["labels"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        (&model["name"], &model["models"]),
+        (&serde_json::json!("gtzan"), &serde_json::json!(["gtzan", "emotify"]))
+    );
     assert_eq!(model["input"], serde_json::json!([96, 187]));
     assert!(model["device"].as_str().unwrap().contains("cpu"));
 }
@@ -76,7 +87,7 @@ async fn a_good_upload_gets_the_cli_s_json_object() {
     assert_eq!(v["top_k"].as_array().unwrap().len(), 2);
     assert_eq!(v["segments"].as_array().unwrap().len(), 10);
     // Same numbers as the library gives for the same file.
-    let checkpoint = Checkpoint::load(&repo().join("xtask/assets/bundled.gmdl")).unwrap();
+    let checkpoint = default_model();
     let extractor = dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
     let classifier = models::infer::Classifier::new(checkpoint, &DeviceKind::Cpu.device().unwrap()).unwrap();
     let segments = classifier
@@ -89,11 +100,39 @@ async fn a_good_upload_gets_the_cli_s_json_object() {
     }
     // Without `whole_track`, the model's default: the bundled model, trained on whole
     // clips, reads the whole file (two 3 s segments of this 4.5 s clip).
-    let whole = Checkpoint::load(&repo().join("xtask/assets/bundled.gmdl")).unwrap().header.whole_track;
+    let whole = default_model().header.whole_track;
     let (_, v) = send(&state, upload("/api/predict", "file", "song.flac", &clip())).await;
     assert_eq!(v["segments"].as_array().unwrap().len(), if whole { 2 } else { 10 }, "{v}");
     let (_, model) = send(&state, Request::get("/api/model").body(Body::empty()).unwrap()).await;
     assert_eq!(model["whole_track"], whole);
+}
+
+#[tokio::test]
+async fn model_picks_a_served_model_and_an_unknown_name_is_400_with_the_names() {
+    let state = state(Limits::default());
+    let (status, model) = send(&state, Request::get("/api/model?model=emotify").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(model["labels"], serde_json::json!(["classical", "electronic", "pop", "rock"]));
+    let (status, v) = send(&state, upload("/api/predict?model=emotify", "file", "song.flac", &clip())).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["labels"].as_array().unwrap().len(), 4);
+    let (status, v) = send(&state, upload("/api/analyze?model=emotify", "file", "song.flac", &clip())).await;
+    assert_eq!((status, &v["model"]), (StatusCode::OK, &serde_json::json!("emotify")), "{v}");
+    // The stored analysis keeps its model: re-aggregating answers with its four genres.
+    let uri = format!("/api/analyses/{}?aggregate=max", v["id"].as_str().unwrap());
+    let (_, again) = send(&state, Request::get(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(again["labels"].as_array().unwrap().len(), 4, "{again}");
+    for uri in ["/api/model?model=gtzn", "/api/predict?model=gtzn"] {
+        let request = if uri.starts_with("/api/model") {
+            Request::get(uri).body(Body::empty()).unwrap()
+        } else {
+            upload(uri, "file", "song.flac", &clip())
+        };
+        let (status, v) = send(&state, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains("gtzn") && error.contains("gtzan, emotify"), "{error}");
+    }
 }
 
 #[tokio::test]

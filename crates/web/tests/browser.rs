@@ -200,7 +200,8 @@ fn assert_same_chart(shown: &[(String, f64)], expected: &[(String, f64)]) {
 #[test]
 fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     let clip = repo().join("examples/audio/demo_rock_30s.flac");
-    let bundled = repo().join("xtask/assets/bundled.gmdl");
+    let bundled = repo().join("xtask/assets/gtzan.gmdl");
+    let emotify = Checkpoint::load(&repo().join("xtask/assets/emotify.gmdl")).unwrap();
 
     // What the library answers for this file, under two aggregations.
     let checkpoint = Checkpoint::load(&bundled).unwrap();
@@ -225,8 +226,9 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     let (mean, vote) = (answer(Aggregation::Mean, 3), answer(Aggregation::Vote, 3));
     assert_ne!(expected_chart(&mean), expected_chart(&vote), "pick a file where the aggregations differ");
 
-    // The server, on a loopback port.
-    let state: Arc<AppState> = AppState::new(checkpoint, DeviceKind::Cpu, Limits::default()).unwrap();
+    // The server, on a loopback port, with both bundled models (the ten-genre one first).
+    let models = vec![("gtzan".to_string(), checkpoint), ("emotify".to_string(), emotify.clone())];
+    let state: Arc<AppState> = AppState::with_models(models, DeviceKind::Cpu, Limits::default()).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -310,6 +312,28 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     );
     assert_eq!(state.uploads_received(), 2, "the drop uploads once");
     assert_eq!(browser.eval("document.querySelectorAll('#segments tbody tr').length"), json!(10));
+
+    // The model selector: the ten-genre model is the default; choosing the Emotify one
+    // shows its four genres and analyses the file again with it.
+    assert_eq!(
+        browser.eval("[...document.getElementById('model-select').options].map(o => o.value)"),
+        json!(["gtzan", "emotify"])
+    );
+    assert_eq!(browser.eval("document.getElementById('model-select').value"), json!("gtzan"));
+    browser.eval("(() => { const s = document.getElementById('model-select'); s.value = 'emotify'; s.dispatchEvent(new Event('change')); })()");
+    browser.wait_for(
+        "window.genreApp.analysis && window.genreApp.analysis.model === 'emotify' \
+         && document.querySelectorAll('#top-k-chart .bar-row').length === 3",
+        Duration::from_secs(60),
+    );
+    let emotify_classifier = Classifier::new(emotify, &DeviceKind::Cpu.device().unwrap()).unwrap();
+    assert_eq!(browser.eval("window.genreApp.prediction.segments.length"), json!(10));
+    let shown = chart(&mut browser);
+    assert!(
+        shown.iter().all(|(genre, _)| emotify_classifier.labels().contains(genre)),
+        "the chart shows the Emotify model's genres: {shown:?}"
+    );
+    assert_eq!(browser.eval("document.getElementById('explain-target').options.length"), json!(1 + 4));
 }
 
 fn checkpoint_reads_whole_tracks(path: &std::path::Path) -> bool {

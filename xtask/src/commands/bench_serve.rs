@@ -15,16 +15,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use models::DeviceKind;
-use models::checkpoint::Checkpoint;
 
 use crate::cli::BenchServeArgs;
 
 pub fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.requests > 0 && args.concurrency > 0, "--requests and --concurrency must be positive");
-    let checkpoint = match &args.model {
-        Some(path) => Checkpoint::load(path)?,
-        None => crate::bundled::checkpoint()?,
-    };
+    let checkpoint = args.model.load()?;
     let model_name = checkpoint.header.model.name();
     let bytes = std::fs::read(&args.file).with_context(|| format!("{}: cannot read", args.file.display()))?;
     let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "upload".into());

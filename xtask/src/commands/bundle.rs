@@ -1,6 +1,7 @@
-//! `cargo xtask bundle --model RUN/model.gmdl --check FILE|DIR...`
+//! `cargo xtask bundle --model RUN/model.gmdl --name gtzan|emotify --check FILE|DIR...`
 //!
-//! Stores a trained model as the bundled model: in half precision if no class
+//! Stores a trained model as one of the bundled models (`xtask/assets/<name>.gmdl`,
+//! built into the binary by the next build): in half precision if no class
 //! probability of any segment of the check files moves by more than 1e-3 with it,
 //! otherwise in full precision.
 
@@ -18,7 +19,8 @@ const TOLERANCE: f32 = 1e-3;
 pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let device = DeviceKind::Cpu.device()?;
     let full = Checkpoint::load(&args.model)?;
-    let tmp = args.out.with_extension("gmdl.tmp");
+    let out = args.out.clone().unwrap_or_else(|| args.name.asset_path());
+    let tmp = out.with_extension("gmdl.tmp");
     full.save(&tmp, Precision::F16)?;
     let half = Checkpoint::load(&tmp)?;
     let (full, half) = (Classifier::new(full, &device)?, Classifier::new(half, &device)?);
@@ -37,7 +39,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
         println!("that is more than {TOLERANCE:e}: storing full precision");
         full.checkpoint().save(&tmp, Precision::F32)?;
     }
-    std::fs::rename(&tmp, &args.out)?;
-    println!("wrote {} ({} bytes)", args.out.display(), std::fs::metadata(&args.out)?.len());
+    std::fs::rename(&tmp, &out)?;
+    println!("wrote {} ({} bytes)", out.display(), std::fs::metadata(&out)?.len());
     Ok(ExitCode::SUCCESS)
 }

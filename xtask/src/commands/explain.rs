@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use dsp::{FeatureExtractor, FeatureScale};
 use models::DeviceKind;
-use models::checkpoint::Checkpoint;
 use xai::{Attribution, Explainer, Method};
 
 use crate::cli::ExplainArgs;
@@ -20,10 +19,7 @@ use crate::cli::ExplainArgs;
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let kind = DeviceKind::Cpu;
     let device = kind.device()?;
-    let checkpoint = match &args.model {
-        Some(path) => Checkpoint::load(path)?,
-        None => crate::bundled::checkpoint().context("no --model given")?,
-    };
+    let checkpoint = args.model.load()?;
     let config = checkpoint.header.features.clone();
     let explainer = Explainer::new(&checkpoint, &device)?;
     let methods: Vec<Method> = match args.method.as_str() {

@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use dsp::{Coverage, FeatureExtractor, FeatureScale};
 use models::DeviceKind;
-use models::checkpoint::Checkpoint;
 use models::infer::{Aggregation, Classifier, Prediction};
 
 use crate::cli::{OutputFormat, PredictArgs};
@@ -15,10 +13,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let aggregation: Aggregation = args.aggregate.parse().map_err(anyhow::Error::msg)?;
     let kind: DeviceKind = args.device.parse().map_err(anyhow::Error::msg)?;
     let device = kind.device()?;
-    let checkpoint = match &args.model {
-        Some(path) => Checkpoint::load(path)?,
-        None => crate::bundled::checkpoint().context("no --model given")?,
-    };
+    let checkpoint = args.model.load()?;
     let classifier = Classifier::new(checkpoint, &device)?;
     let extractor = FeatureExtractor::new(classifier.checkpoint().header.features.clone())?;
     let seconds = extractor.config().segment_seconds();

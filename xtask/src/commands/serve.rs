@@ -1,28 +1,27 @@
-//! `cargo xtask serve [--host H] [--port P] [--model M] [--max-upload-mb N] [--workers W] [--queue Q]`
+//! `cargo xtask serve [--host H] [--port P] [--model M]... [--max-upload-mb N] [--workers W] [--queue Q]`
 //!
-//! The web app of `crates/web` (page and JSON API) on a socket, with the bundled
-//! model by default.
+//! The web app of `crates/web` (page and JSON API) on a socket, with both bundled
+//! models by default (`gtzan` first, the page's default; `emotify`).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use models::DeviceKind;
-use models::checkpoint::Checkpoint;
 
 use crate::cli::ServeArgs;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let checkpoint = match &args.model {
-        Some(path) => Checkpoint::load(path)?,
-        None => crate::bundled::checkpoint()?,
-    };
+    let mut models = Vec::new();
+    for choice in &args.models {
+        models.push((choice.short_name(), choice.load()?));
+    }
     let limits = web::Limits {
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         workers: args.workers,
         queue: args.queue,
         ..web::Limits::default()
     };
-    let state = web::AppState::new(checkpoint, DeviceKind::Cpu, limits)?;
+    let state = web::AppState::with_models(models, DeviceKind::Cpu, limits)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);

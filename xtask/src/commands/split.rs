@@ -33,6 +33,13 @@ pub fn make(index: &TrackIndex, options: &SplitOptions) -> anyhow::Result<(Track
         println!("keeping {} duplicate pairs together (from {})", pairs.len(), path.display());
         groups = groups.merge(&Groups::from_pairs(n, &pairs));
     }
+    if let Some(path) = &options.artist_index {
+        anyhow::ensure!(
+            options.strategy != SplitStrategy::Lists,
+            "--artist-index groups tracks for stratified or k-fold splits; list files fix the sets themselves"
+        );
+        groups = groups.merge(&split::artist_groups(index, path)?);
+    }
     let [train, valid, test] =
         <[f64; 3]>::try_from(options.fractions.as_slice()).context("--fractions takes three numbers")?;
     let fractions = Fractions { train, valid, test };
@@ -43,9 +50,8 @@ pub fn make(index: &TrackIndex, options: &SplitOptions) -> anyhow::Result<(Track
             (split::k_fold(index, options.folds, options.fold, options.valid_fraction, seed, &groups)?, Vec::new())
         }
         SplitStrategy::Artist => {
-            let path = options.artist_index.as_deref().context("--strategy artist needs --artist-index FILE")?;
-            let artists = split::artist_groups(index, path)?;
-            (split::stratified(index, fractions, seed, &groups.merge(&artists))?, Vec::new())
+            options.artist_index.as_deref().context("--strategy artist needs --artist-index FILE")?;
+            (split::stratified(index, fractions, seed, &groups)?, Vec::new())
         }
         SplitStrategy::Lists => {
             let dir = options.lists.as_deref().context("--strategy lists needs --lists DIR")?;
@@ -91,6 +97,20 @@ pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
     };
     crate::atomic::write_json(&args.out, &file)?;
     println!("split: {}", args.out.display());
+    if let Some(dir) = &args.lists_out {
+        // The same sets as list files, for `--strategy lists` and the PyTorch runner.
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        for (part, ids) in [("train", &file.train), ("valid", &file.valid), ("test", &file.test)] {
+            let path = dir.join(format!("{part}_{}.txt", args.split.list_kind));
+            crate::atomic::write(&path, |out| {
+                for id in ids.iter() {
+                    writeln!(out, "{id}")?;
+                }
+                Ok(())
+            })?;
+        }
+        println!("lists: {}/{{train,valid,test}}_{}.txt", dir.display(), args.split.list_kind);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

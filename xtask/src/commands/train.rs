@@ -45,12 +45,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     let features = arch.feature_config();
     let cache = FeatureCache::open(&args.cache_dir, features.clone())?;
-    // --whole-track trains (and validates) on every segment; the test set is always
-    // the first 30 s of each track, so runs with and without it compare directly.
+    // --whole-track trains (and validates) on every segment; the test set is the first
+    // 30 s of each track, so runs with and without it compare directly, unless
+    // --test-whole-track asks for every segment there too.
     let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };
+    let test_coverage = if args.test_whole_track { Coverage::WholeTrack } else { Coverage::Clip };
     let load = |tracks: &[usize], coverage| SegmentSet::load(&cache, &index, tracks, coverage);
     let (mut train_set, mut valid_set, mut test_set) =
-        (load(&sets.train, coverage)?, load(&sets.valid, coverage)?, load(&sets.test, Coverage::Clip)?);
+        (load(&sets.train, coverage)?, load(&sets.valid, coverage)?, load(&sets.test, test_coverage)?);
+    if !args.extra_train.is_empty() {
+        train_set = with_extra_tracks(train_set, &index, &args.extra_train, &cache, coverage)?;
+    }
     println!(
         "{}: {} genres; tracks {} / {} / {} (train / valid / test), segments {} / {} / {}; {arch} on {}",
         args.data.display(),
@@ -69,6 +74,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (args.epochs, args.patience, args.batch, args.split.seed);
     config.reduce_lr_on_plateau = args.reduce_lr_on_plateau.then(models::train::ReduceLrOnPlateau::default);
     config.spec_augment = args.spec_augment.then(models::train::SpecAugment::default);
+    config.weight_tracks_equally = args.weight_tracks_equally;
     anyhow::ensure!(
         !(args.spec_augment && arch.musicnn_source().is_some()),
         "--spec-augment masks spectrograms; the musicnn heads train on embeddings"
@@ -229,7 +235,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "test_segments": test_set.len(),
         "embedding": tagger.as_ref().map(|t| t.layer.name()),
         "refit": args.refit,
+        "weight_tracks_equally": args.weight_tracks_equally,
+        "extra_train": args.extra_train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "whole_track": args.whole_track,
+        "test_whole_track": args.test_whole_track,
     });
     draw_learning_curves(&args.out.join("learning_curve.png"), &outcome.history)?;
     checkpoint.header.notes = result.clone();
@@ -250,6 +259,39 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.out.join("model.gmdl").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `set` with the tracks of other collections (`--extra-train`) whose genres `index`
+/// has, labelled as `index` labels them; tracks of other genres are left out. Their
+/// track numbers follow `index`'s, so they never name a track of the split.
+fn with_extra_tracks(
+    set: SegmentSet,
+    index: &TrackIndex,
+    folders: &[std::path::PathBuf],
+    cache: &FeatureCache,
+    coverage: Coverage,
+) -> anyhow::Result<SegmentSet> {
+    let mut tracks: Vec<(usize, usize, dsp::Features)> = set.tracks().map(|(t, l, f)| (t, l, f.clone())).collect();
+    let mut next = index.tracks().len();
+    for folder in folders {
+        let extra = TrackIndex::open(folder)?;
+        let (mut added, mut left_out) = (0, 0);
+        for track in extra.tracks() {
+            let genre = &extra.labels()[track.label];
+            let Some(label) = index.labels().iter().position(|l| l == genre) else {
+                left_out += 1;
+                continue;
+            };
+            tracks.push((next, label, cache.get(&track.path, coverage)?.0));
+            next += 1;
+            added += 1;
+        }
+        println!(
+            "--extra-train {}: {added} tracks added to the training set, {left_out} of other genres left out",
+            folder.display()
+        );
+    }
+    Ok(SegmentSet::from_features(tracks))
 }
 
 /// Track-level truth and prediction (mean of segment probabilities, the original's

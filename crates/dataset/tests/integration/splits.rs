@@ -107,6 +107,57 @@ fn artist_index_groups_tracks_by_artist() {
     let groups = split::artist_groups(&index, &path).unwrap();
     assert_eq!(groups.of(0), groups.of(2));
     assert_ne!(groups.of(0), groups.of(1));
+    // Unnamed tracks of one genre share a group; of another genre, they do not.
+    assert_ne!(groups.of(3), groups.of(1));
     std::fs::write(&path, "blues.00000.wav only one field\n").unwrap();
     assert!(split::artist_groups(&index, &path).unwrap_err().to_string().contains("GTZANindex.txt:1"));
+}
+
+/// An index of 20 tracks per genre: runs of named artists, one artist in two genres,
+/// unnamed tracks scattered through every genre, and a few tracks it does not list.
+fn sturm_like_index(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut text = String::from("## Sturm\n");
+    for genre in collection::GENRES {
+        for n in 0..20u32 {
+            let artist = match n {
+                0..=6 => format!("{genre} artist A"),
+                7 | 11 | 15 => String::new(),
+                8..=10 => "Shared Artist".to_string(),
+                12..=14 => format!("{genre} artist B"),
+                18 | 19 => continue,
+                _ => format!("{genre} artist {n}"),
+            };
+            text.push_str(&format!("{genre}.{n:05}.wav ::: {artist} ::: title {n}\n"));
+        }
+    }
+    let path = dir.join("GTZANindex.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn artist_disjoint_k_fold_never_puts_an_artist_or_an_unknown_group_in_two_sets() {
+    let index = index(20);
+    let dir = collection::scratch("artist-folds");
+    let groups = split::artist_groups(&index, &sturm_like_index(&dir)).unwrap();
+    let id = |genre: &str, n: u32| index.find(&format!("{genre}/{genre}.{n:05}.wav")).unwrap();
+    // The rule: a named artist is one group across genres; unnamed tracks of a genre are one group.
+    assert_eq!(groups.of(id("blues", 8)), groups.of(id("rock", 10)));
+    assert_eq!(groups.of(id("jazz", 7)), groups.of(id("jazz", 15)));
+    assert_ne!(groups.of(id("jazz", 7)), groups.of(id("rock", 7)));
+    assert_ne!(groups.of(id("jazz", 18)), groups.of(id("jazz", 19)), "unlisted tracks stay alone");
+    for seed in [1, 42, 1234] {
+        let mut tested = vec![0; 60];
+        for fold in 0..5 {
+            let split = split::k_fold(&index, 5, fold, 0.15, seed, &groups).unwrap();
+            assert_no_leak(&split, 60, &groups);
+            assert_eq!(split.train.len() + split.valid.len() + split.test.len(), 60);
+            for &i in &split.test {
+                tested[i] += 1;
+            }
+        }
+        assert_eq!(tested, vec![1; 60], "every track is tested exactly once over the folds (seed {seed})");
+    }
+    let split = split::stratified(&index, Fractions::default(), 42, &groups).unwrap();
+    assert_no_leak(&split, 60, &groups);
 }

@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Which ten-genre head on the frozen musicnn taggers: every variant on artist-disjoint folds.
+
+Reads `cargo xtask embed` outputs (both taggers' `penultimate-taggram` rows, every 3 s patch)
+of the GTZAN excerpts, of their crops (`bench/excerpt_crops.py`) and of Emotify, and the
+artist-disjoint folds `bench/cross_validate.sh` writes for the GTZAN excerpts (`cargo xtask
+split --strategy k-fold --artist-index ... --lists-out DIR --list-kind fold<i>`).
+
+Nested: for each outer fold, the validation figure is an inner 4-fold artist-disjoint
+cross-validation over the fold's train and validation clips (the outer split's own
+validation sets hold under 20 clips, too few to choose by); the test figure is a head
+trained on all of them and read on the outer test clips. A head trains on its clips (plus
+the variant's extra examples: crops of those same clips, or Emotify clips) and classifies
+a clip by the mean of its patch probabilities. The variant is chosen on the mean
+validation accuracy alone; the test column is reported beside it, never used to choose.
+
+    python bench/gtzan_head_study.py --emb /tmp/emb --folds /tmp/gtzan-cv/folds [--seeds 42,43]
+
+`--emb` holds `{excerpts,crops,emotify}-{msd,mtt}/` (each `embeddings.npy`, `segments.csv`).
+Prints a Markdown table (mean ± population standard deviation over folds, seeds averaged
+first) and writes it, with every per-fold figure, to `--out` as JSON.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+# The musicnn taggers' own tags that name (or nearly name) a GTZAN genre: the zero-shot rows.
+# MSD_musicnn's taggram columns (musicnn's `tags` order) and MTT_musicnn's.
+MSD_TAGS = ['rock', 'pop', 'alternative', 'indie', 'electronic', 'female vocalists', 'dance', '00s',
+            'alternative rock', 'jazz', 'beautiful', 'metal', 'chillout', 'male vocalists', 'classic rock',
+            'soul', 'indie rock', 'Mellow', 'electronica', '80s', 'folk', '90s', 'chill', 'instrumental', 'punk',
+            'oldies', 'blues', 'hard rock', 'ambient', 'acoustic', 'experimental', 'female vocalist', 'guitar',
+            'Hip-Hop', '70s', 'party', 'country', 'easy listening', 'sexy', 'catchy', 'funk', 'electro',
+            'heavy metal', 'Progressive rock', '60s', 'rnb', 'indie pop', 'sad', 'House', 'happy']
+ZERO_SHOT_MSD = {"blues": ["blues"], "country": ["country"], "disco": ["dance", "funk"], "hiphop": ["Hip-Hop"],
+                 "jazz": ["jazz"], "metal": ["metal", "heavy metal"], "pop": ["pop"], "rock": ["rock", "classic rock"],
+                 "classical": [], "reggae": []}
+MTT_CLASSICAL_COLUMN = 250 + 200 + 1  # MTT_musicnn's 'classical' tag, after MSD's 250 and MTT's penultimate 200
+
+
+def read_embedding(folder):
+    x = np.load(os.path.join(folder, "embeddings.npy")).astype(np.float32)
+    with open(os.path.join(folder, "segments.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return x, [r["track"] for r in rows]
+
+
+def read_pair(emb, name):
+    xm, tm = read_embedding(os.path.join(emb, f"{name}-msd"))
+    xt, tt = read_embedding(os.path.join(emb, f"{name}-mtt"))
+    assert tm == tt, f"{name}: the taggers' rows differ"
+    return np.concatenate([xm, xt], axis=1), np.array(tm)
+
+
+def clip_of(track):
+    """`blues/blues.00003.crop02.wav` -> `blues/blues.00003`; a clip's own id likewise."""
+    return re.sub(r"(\.crop\d+)?\.[^./]+$", "", track)
+
+
+def artist_groups(clips, index_path):
+    """The split's rule (`dataset::split::artist_groups`): one group per named artist, one
+    per genre for the clips the index names no artist for."""
+    artist = {}
+    with open(index_path, encoding="latin-1") as f:
+        for line in f:
+            if line.startswith("#") or ":::" not in line:
+                continue
+            fields = [x.strip() for x in line.split(":::")]
+            stem = fields[0].rsplit(".", 1)[0]
+            genre = stem.split(".")[0]
+            artist[f"{genre}/{stem}"] = fields[1].lower() or f":::unknown artist of {genre}"
+    return np.array([artist.get(c, c) for c in clips])
+
+
+def read_folds(folder, k=5):
+    """`folder/{train,valid,test}_fold<i>.txt` for i < k, as sets of clip ids."""
+    folds = []
+    for i in range(k):
+        sets = {}
+        for part in ("train", "valid", "test"):
+            with open(os.path.join(folder, f"{part}_fold{i}.txt")) as f:
+                sets[part] = {clip_of(line.strip()) for line in f if line.strip()}
+        folds.append(sets)
+    return folds
+
+
+class Data:
+    index_path = "../shared/gtzan-sample/metadata/GTZANindex.txt"
+
+    def __init__(self, emb):
+        self.x, self.tracks = read_pair(emb, "excerpts")
+        self.label = np.array([GENRES.index(t.split("/")[0]) for t in self.tracks])
+        self.clip = np.array([clip_of(t) for t in self.tracks])
+        self.cx, ct = read_pair(emb, "crops")
+        self.clabel = np.array([GENRES.index(t.split("/")[0]) for t in ct])
+        self.cclip = np.array([clip_of(t) for t in ct])
+        if not os.path.exists(os.path.join(emb, "emotify-mtt", "embeddings.npy")):
+            self.ex, self.elabel = np.zeros((0, self.x.shape[1]), np.float32), np.zeros(0, int)
+            print("no Emotify embeddings: the Emotify variants train without them")
+        else:
+            self.read_emotify(emb)
+        self.n_patches = {c: n for c, n in zip(*np.unique(self.clip, return_counts=True))}
+        self.clips = np.array(sorted(set(self.clip)))
+        self.clip_label = np.array([GENRES.index(c.split("/")[0]) for c in self.clips])
+        self.groups = artist_groups(self.clips, self.index_path)
+
+    def row_weight(self, clip, weight, train_clips):
+        """A patch's weight: 1; or each clip's patches sum to 1 (`clip`); or each artist
+        group's patches sum to 1 (`artist`), or to the square root of its clip count
+        (`sqrt-artist`), among `train_clips`."""
+        if weight is None:
+            return 1.0
+        w = 1.0 / self.n_patches[clip]
+        if weight in ("artist", "sqrt-artist"):
+            group = self.groups[np.searchsorted(self.clips, clip)]
+            if not hasattr(self, "_group_sizes") or self._group_key is not train_clips:
+                members = self.groups[np.isin(self.clips, list(train_clips))]
+                self._group_sizes, self._group_key = dict(zip(*np.unique(members, return_counts=True))), train_clips
+            n = self._group_sizes[group]
+            w /= n if weight == "artist" else np.sqrt(n)
+        return w
+
+    def read_emotify(self, emb):
+        ex, et = read_pair(emb, "emotify")
+        eg = np.array([t.split("/")[0] for t in et])
+        keep = np.isin(eg, ["classical", "pop", "rock"])
+        self.ex, self.elabel = ex[keep], np.array([GENRES.index(g) for g in eg[keep]])
+        self.etrack = np.array(et)[keep]
+
+
+def train_head(x, y, w, seed, hidden, epochs, lr, wd, dropout, mixup):
+    """AdamW on cross-entropy, minibatch 32, inputs standardised on the training rows."""
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    d = x.shape[1]
+    if hidden:
+        model = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(d, hidden), torch.nn.ReLU(),
+                                    torch.nn.Dropout(dropout), torch.nn.Linear(hidden, 10))
+    else:
+        model = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(d, 10))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+    xs = torch.from_numpy((x - mean) / std)
+    ys = torch.from_numpy(y).long()
+    ws = torch.from_numpy(w / w.mean()).float()
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xs), generator=g)
+        for i in range(0, len(xs), 32):
+            b = perm[i:i + 32]
+            xb, yb, wb = xs[b], ys[b], ws[b]
+            opt.zero_grad()
+            if mixup:
+                lam = float(np.random.default_rng(seed * 1000 + i).beta(mixup, mixup))
+                other = torch.randperm(len(b), generator=g)
+                logits = model(lam * xb + (1 - lam) * xb[other])
+                ce = torch.nn.functional.cross_entropy
+                loss = (wb * (lam * ce(logits, yb, reduction="none")
+                              + (1 - lam) * ce(logits, yb[other], reduction="none"))).mean()
+            else:
+                loss = (wb * torch.nn.functional.cross_entropy(model(xb), yb, reduction="none")).mean()
+            loss.backward()
+            opt.step()
+    model.eval()
+
+    def predict(xq):
+        with torch.no_grad():
+            return torch.softmax(model(torch.from_numpy((xq - mean) / std)), -1).numpy()
+    return predict
+
+
+def track_accuracy(prob, clips, labels, subset):
+    """Track accuracy over the clips in `subset` (mean of patch probabilities), and over its short ones."""
+    correct, short_correct, short = [], [], []
+    for c in sorted(subset):
+        rows = clips == c
+        if not rows.any():
+            continue
+        ok = int(prob[rows].mean(0).argmax() == labels[rows][0])
+        correct.append(ok)
+        if rows.sum() == 1:
+            short_correct.append(ok)
+    return float(np.mean(correct)), float(np.mean(short_correct)) if short_correct else float("nan")
+
+
+# Columns of a row: MSD penultimate (200), MSD taggram (50), MTT penultimate, MTT taggram.
+COLUMNS = {"all": np.arange(500), "taggram": np.r_[200:250, 450:500], "penultimate": np.r_[0:200, 250:450]}
+VARIANTS = {
+    # name: (head options, extra examples, per-row weighting)
+    "linear (bundled recipe)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0),
+    "linear, 30 epochs": dict(hidden=0, epochs=30, lr=1e-3, wd=1.0, dropout=0.0),
+    "linear, wd 1e-2": dict(hidden=0, epochs=12, lr=1e-3, wd=1e-2, dropout=0.0),
+    "linear, dropout 0.5": dict(hidden=0, epochs=20, lr=1e-3, wd=1.0, dropout=0.5),
+    "linear, clips weighted equally": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip"),
+    "linear, artists weighted equally": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="artist"),
+    "linear, artists weighted by sqrt": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0,
+                                             weight="sqrt-artist"),
+    "linear, clips weighted equally + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip",
+                                                     emotify=True),
+    "linear, clips weighted equally + crops": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip",
+                                                   crops=True),
+    "linear + crops": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, crops=True),
+    "linear + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, emotify=True),
+    "linear + crops + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, crops=True, emotify=True),
+    "linear, mixup 0.4": dict(hidden=0, epochs=20, lr=1e-3, wd=1.0, dropout=0.0, mixup=0.4),
+    "linear, taggrams only": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, cols="taggram"),
+    "linear, penultimates only": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, cols="penultimate"),
+    "linear, wd 10": dict(hidden=0, epochs=12, lr=1e-3, wd=10.0, dropout=0.0),
+    "linear, lr 3e-4": dict(hidden=0, epochs=12, lr=3e-4, wd=1.0, dropout=0.0),
+    "MLP 256, dropout 0.5": dict(hidden=256, epochs=30, lr=1e-3, wd=1e-2, dropout=0.5),
+    "MLP 256 + crops": dict(hidden=256, epochs=30, lr=1e-3, wd=1e-2, dropout=0.5, crops=True),
+    "MLP 256 + crops + Emotify": dict(hidden=256, epochs=30, lr=1e-3, wd=1e-2, dropout=0.5, crops=True, emotify=True),
+    "MLP 256, mixup 0.4": dict(hidden=256, epochs=30, lr=1e-3, wd=1e-2, dropout=0.5, mixup=0.4),
+}
+
+
+def fit_and_score(data, opts, seeds, train_clips, score_clips):
+    """Mean over seeds of (track accuracy, short-clip accuracy) on `score_clips` of a head
+    trained on `train_clips` and the variant's extras."""
+    opts = dict(opts)
+    crops, emotify, weight = opts.pop("crops", False), opts.pop("emotify", False), opts.pop("weight", None)
+    mixup = opts.pop("mixup", 0.0)
+    cols = COLUMNS[opts.pop("cols", "all")]
+    rows = np.isin(data.clip, list(train_clips))
+    x, y = [data.x[rows]], [data.label[rows]]
+    w = [np.array([data.row_weight(c, weight, train_clips) for c in data.clip[rows]])]
+    if crops:
+        crow = np.isin(data.cclip, list(train_clips))
+        x.append(data.cx[crow]), y.append(data.clabel[crow]), w.append(np.ones(crow.sum()))
+    if emotify:
+        x.append(data.ex), y.append(data.elabel), w.append(np.ones(len(data.elabel)))
+    x, y, w = np.concatenate(x)[:, cols], np.concatenate(y), np.concatenate(w)
+    scores = []
+    for seed in seeds:
+        prob = train_head(x, y, w, seed, mixup=mixup, **opts)(data.x[:, cols])
+        scores.append(track_accuracy(prob, data.clip, data.label, score_clips))
+    return np.mean(scores, axis=0).tolist()
+
+
+def inner_folds(data, clips, k=4, seed=0):
+    """Artist-disjoint, genre-stratified k-fold over `clips` (sklearn's StratifiedGroupKFold)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+    clips = np.array(sorted(clips))
+    at = np.searchsorted(data.clips, clips)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for train, held in splitter.split(clips, data.clip_label[at], data.groups[at]):
+        yield set(clips[train]), set(clips[held])
+
+
+def run_variant(data, folds, opts, seeds):
+    per_fold = []
+    for fold in folds:
+        outer = fold["train"] | fold["valid"]
+        inner = [fit_and_score(data, opts, seeds, train, held) for train, held in inner_folds(data, outer)]
+        valid = np.nanmean(inner, axis=0).tolist()
+        per_fold.append(valid + fit_and_score(data, opts, seeds, outer, fold["test"]))
+    return per_fold
+
+
+def zero_shot(data, folds):
+    """The taggers' own genre tags, no training: the MSD tag(s) named for each genre, MTT's
+    'classical'; the track takes the genre of its highest mean tag probability."""
+    taggram = data.x[:, 200:250]  # MSD penultimate (200) then MSD taggram (50)
+    scores = np.full((len(taggram), 10), -1.0)
+    for g, tags in ZERO_SHOT_MSD.items():
+        if tags:
+            scores[:, GENRES.index(g)] = taggram[:, [MSD_TAGS.index(t) for t in tags]].max(1)
+    scores[:, GENRES.index("classical")] = data.x[:, MTT_CLASSICAL_COLUMN]
+    prob = scores  # reggae has no tag: never predicted
+    return [list(track_accuracy(prob, data.clip, data.label, f["train"] | f["valid"])
+                 + track_accuracy(prob, data.clip, data.label, f["test"])) for f in folds]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--emb", default="/tmp/emb")
+    ap.add_argument("--folds", default="/tmp/gtzan-cv/folds")
+    ap.add_argument("--seeds", default="42,43")
+    ap.add_argument("--only", default="", help="semicolon-separated variant names (default: all)")
+    ap.add_argument("--out", default="/tmp/gtzan_head_study.json")
+    a = ap.parse_args()
+    data, folds = Data(a.emb), read_folds(a.folds)
+    seeds = [int(s) for s in a.seeds.split(",")]
+    results = {"zero-shot MSD tags (no training)": zero_shot(data, folds)}
+    names = [n for n in VARIANTS if not a.only or n in a.only.split(";")]
+    for name in names:
+        t0 = time.time()
+        results[name] = run_variant(data, folds, VARIANTS[name], seeds)
+        m = np.mean(results[name], axis=0)
+        print(f"{name}: valid {m[0]:.3f} test {m[2]:.3f} ({time.time() - t0:.0f} s)", flush=True)
+    print("\n| variant | valid track | valid short | test track | test short |\n|---|---|---|---|---|")
+    for name, per_fold in results.items():
+        f = np.array(per_fold)
+        cell = lambda j: f"{np.nanmean(f[:, j]):.3f} ± {np.nanstd(f[:, j]):.3f}"
+        print(f"| {name} | {cell(0)} | {cell(1)} | {cell(2)} | {cell(3)} |")
+    json.dump({"folds": len(folds), "seeds": seeds, "per_fold_valid_validshort_test_testshort": results},
+              open(a.out, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
