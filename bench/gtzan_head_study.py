@@ -32,18 +32,36 @@ import torch
 
 torch.set_num_threads(1)
 GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
-# The musicnn taggers' own tags that name (or nearly name) a GTZAN genre: the zero-shot rows.
-# MSD_musicnn's taggram columns (musicnn's `tags` order) and MTT_musicnn's.
+# The musicnn taggers' tags (musicnn's `tags` order; `weights/musicnn/tags.json`).
 MSD_TAGS = ['rock', 'pop', 'alternative', 'indie', 'electronic', 'female vocalists', 'dance', '00s',
             'alternative rock', 'jazz', 'beautiful', 'metal', 'chillout', 'male vocalists', 'classic rock',
             'soul', 'indie rock', 'Mellow', 'electronica', '80s', 'folk', '90s', 'chill', 'instrumental', 'punk',
             'oldies', 'blues', 'hard rock', 'ambient', 'acoustic', 'experimental', 'female vocalist', 'guitar',
             'Hip-Hop', '70s', 'party', 'country', 'easy listening', 'sexy', 'catchy', 'funk', 'electro',
             'heavy metal', 'Progressive rock', '60s', 'rnb', 'indie pop', 'sad', 'House', 'happy']
-ZERO_SHOT_MSD = {"blues": ["blues"], "country": ["country"], "disco": ["dance", "funk"], "hiphop": ["Hip-Hop"],
-                 "jazz": ["jazz"], "metal": ["metal", "heavy metal"], "pop": ["pop"], "rock": ["rock", "classic rock"],
-                 "classical": [], "reggae": []}
-MTT_CLASSICAL_COLUMN = 250 + 200 + 1  # MTT_musicnn's 'classical' tag, after MSD's 250 and MTT's penultimate 200
+MTT_TAGS = ['guitar', 'classical', 'slow', 'techno', 'strings', 'drums', 'electronic', 'rock', 'fast', 'piano',
+            'ambient', 'beat', 'violin', 'vocal', 'synth', 'female', 'indian', 'opera', 'male', 'singing', 'vocals',
+            'no vocals', 'harpsichord', 'loud', 'quiet', 'flute', 'woman', 'male vocal', 'no vocal', 'pop', 'soft',
+            'sitar', 'solo', 'man', 'classic', 'choir', 'voice', 'new age', 'dance', 'male voice', 'female vocal',
+            'beats', 'harp', 'cello', 'no voice', 'weird', 'country', 'metal', 'female voice', 'choral']
+# The tags that name (or nearly name) each GTZAN genre: the zero-shot rows and the tag prior.
+# Reggae has none in either tagger.
+GENRE_TAGS = {"blues": ["msd:blues"], "classical": ["mtt:classical"], "country": ["msd:country"],
+              "disco": ["msd:dance", "msd:funk"], "hiphop": ["msd:Hip-Hop"], "jazz": ["msd:jazz"],
+              "metal": ["msd:metal", "msd:heavy metal"], "pop": ["msd:pop"], "rock": ["msd:rock", "msd:classic rock"],
+              "reggae": []}
+# The same, with every tag of that name in either tagger.
+GENRE_TAGS_BOTH = {"blues": ["msd:blues"], "classical": ["mtt:classical", "mtt:classic"],
+                   "country": ["msd:country", "mtt:country"], "disco": ["msd:dance", "msd:funk", "mtt:dance"],
+                   "hiphop": ["msd:Hip-Hop"], "jazz": ["msd:jazz"],
+                   "metal": ["msd:metal", "msd:heavy metal", "mtt:metal"], "pop": ["msd:pop", "mtt:pop"],
+                   "rock": ["msd:rock", "msd:classic rock", "mtt:rock"], "reggae": []}
+
+
+def tag_column(tag):
+    """A tag's column in a row: MSD penultimate (200), MSD taggram (50), MTT penultimate, MTT taggram."""
+    tagger, name = tag.split(":", 1)
+    return 200 + MSD_TAGS.index(name) if tagger == "msd" else 450 + MTT_TAGS.index(name)
 
 
 def read_embedding(folder):
@@ -207,6 +225,15 @@ VARIANTS = {
                                                      emotify=True),
     "linear, clips weighted equally + crops": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip",
                                                    crops=True),
+    "linear, clips weighted equally, fused with the tags (0.3)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0,
+                                                                      dropout=0.0, weight="clip", fusion=0.3),
+    "linear, clips weighted equally, fused with the tags (0.5)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0,
+                                                                      dropout=0.0, weight="clip", fusion=0.5),
+    "linear, clips weighted equally, fused with the tags (0.7)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0,
+                                                                      dropout=0.0, weight="clip", fusion=0.7),
+    "linear, clips weighted equally, fused with both taggers' tags (0.5)": dict(
+        hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip", fusion=0.5, both_taggers_tags=True),
+    "linear, fused with the tags (0.5)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, fusion=0.5),
     "linear + crops": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, crops=True),
     "linear + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, emotify=True),
     "linear + crops + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, crops=True, emotify=True),
@@ -228,6 +255,8 @@ def fit_and_score(data, opts, seeds, train_clips, score_clips):
     opts = dict(opts)
     crops, emotify, weight = opts.pop("crops", False), opts.pop("emotify", False), opts.pop("weight", None)
     mixup = opts.pop("mixup", 0.0)
+    fusion = opts.pop("fusion", 0.0)
+    mapping = GENRE_TAGS_BOTH if opts.pop("both_taggers_tags", False) else GENRE_TAGS
     cols = COLUMNS[opts.pop("cols", "all")]
     rows = np.isin(data.clip, list(train_clips))
     x, y = [data.x[rows]], [data.label[rows]]
@@ -241,6 +270,8 @@ def fit_and_score(data, opts, seeds, train_clips, score_clips):
     scores = []
     for seed in seeds:
         prob = train_head(x, y, w, seed, mixup=mixup, **opts)(data.x[:, cols])
+        if fusion:
+            prob = fuse_with_tags(prob, data.x, fusion, mapping)
         scores.append(track_accuracy(prob, data.clip, data.label, score_clips))
     return np.mean(scores, axis=0).tolist()
 
@@ -265,16 +296,33 @@ def run_variant(data, folds, opts, seeds):
     return per_fold
 
 
-def zero_shot(data, folds):
-    """The taggers' own genre tags, no training: the MSD tag(s) named for each genre, MTT's
-    'classical'; the track takes the genre of its highest mean tag probability."""
-    taggram = data.x[:, 200:250]  # MSD penultimate (200) then MSD taggram (50)
-    scores = np.full((len(taggram), 10), -1.0)
-    for g, tags in ZERO_SHOT_MSD.items():
+def zero_shot_scores(x, mapping=None):
+    """Each genre's score from the taggers' own tags (`GENRE_TAGS`): the highest of its tags'
+    probabilities; -1 for a genre no tag names."""
+    scores = np.full((len(x), 10), -1.0)
+    for g, tags in (mapping or GENRE_TAGS).items():
         if tags:
-            scores[:, GENRES.index(g)] = taggram[:, [MSD_TAGS.index(t) for t in tags]].max(1)
-    scores[:, GENRES.index("classical")] = data.x[:, MTT_CLASSICAL_COLUMN]
-    prob = scores  # reggae has no tag: never predicted
+            scores[:, GENRES.index(g)] = x[:, [tag_column(t) for t in tags]].max(1)
+    return scores
+
+
+def fuse_with_tags(prob, x, alpha, mapping=None):
+    """`prob^(1 - alpha) * tags^alpha`, renormalised: the tags as a prior that knows no
+    artist of the training set. A genre without a tag gets the row's mean tag score."""
+    tags = zero_shot_scores(x, mapping)
+    missing = tags < 0
+    tags[missing] = 0.0
+    mean = tags.sum(1, keepdims=True) / (~missing).sum(1, keepdims=True)
+    tags = np.where(missing, mean, tags)
+    tags = tags / tags.sum(1, keepdims=True)
+    fused = prob ** (1 - alpha) * (tags + 1e-6) ** alpha
+    return fused / fused.sum(1, keepdims=True)
+
+
+def zero_shot(data, folds):
+    """The taggers' own genre tags, no training: the track takes the genre of its highest
+    mean tag score (`zero_shot_scores`)."""
+    prob = zero_shot_scores(data.x)  # reggae has no tag: never predicted
     return [list(track_accuracy(prob, data.clip, data.label, f["train"] | f["valid"])
                  + track_accuracy(prob, data.clip, data.label, f["test"])) for f in folds]
 

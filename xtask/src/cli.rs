@@ -537,6 +537,11 @@ pub struct TrainArgs {
     /// 2 s excerpt as much as a 30 s clip); by default each segment counts once.
     #[arg(long)]
     pub weight_tracks_equally: bool,
+    /// musicnn-dual: fuse the taggers' own genre tags into the saved model's output with
+    /// this weight (probabilities ∝ head^(1-w) · tags^w; `docs/gtzan.md`). Genres are
+    /// matched to tags by GTZAN's names; a genre no tag names gets the mean tag score.
+    #[arg(long, value_name = "WEIGHT")]
+    pub tag_prior: Option<f64>,
     /// Continue a stopped run in --out from its last finished epoch.
     #[arg(long)]
     pub resume: bool,

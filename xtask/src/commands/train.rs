@@ -25,7 +25,7 @@ use models::data::SegmentBatcher;
 use models::infer::{Aggregation, argmax};
 use models::musicnn::{
     EmbeddingCache, EmbeddingLayer, EmbeddingStandardization, Musicnn, MusicnnTransfer, MusicnnTransferConfig,
-    embed_set, embeddings_side_by_side,
+    TagPriorConfig, embed_set, embeddings_side_by_side,
 };
 use models::train::{TrainingConfig, evaluate};
 use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
@@ -82,17 +82,32 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     // What is saved: the trained model itself, or for transfer, the tagger with the head.
     let mut saved_config = config.model.clone();
     let mut tagger: Option<FrozenTaggers> = None;
+    let mut raw_test_set: Option<(TagPriorConfig, SegmentSet)> = None;
     if let Some(source) = arch.musicnn_source() {
         let layer: EmbeddingLayer = match &args.embedding {
             Some(name) => name.parse().map_err(anyhow::Error::msg)?,
             None => arch.default_embedding(),
         };
         let labels = index.labels().len();
-        let transfer = match arch.musicnn_partner() {
+        let mut transfer = match arch.musicnn_partner() {
             Some(_) => MusicnnTransferConfig::dual(labels, layer),
             None => MusicnnTransferConfig::for_classes(labels, source, layer),
         };
+        if let Some(alpha) = args.tag_prior {
+            anyhow::ensure!(
+                arch.musicnn_partner().is_some() && (0.0..1.0).contains(&alpha),
+                "--tag-prior takes a weight in [0, 1) and the musicnn-dual architecture"
+            );
+            transfer.tag_prior = Some(TagPriorConfig::for_labels(index.labels(), layer, alpha).with_context(|| {
+                format!(
+                    "--tag-prior: no genre of {} is named by a tag, or the {} layer holds no tags",
+                    args.data.display(),
+                    layer.name()
+                )
+            })?);
+        }
         config.model = ModelConfig::TransferHead(transfer.head.clone());
+        let tag_prior = transfer.tag_prior.clone();
         saved_config = ModelConfig::MusicnnTransfer(transfer);
         let mut taggers = Vec::new();
         let started = std::time::Instant::now();
@@ -117,6 +132,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             taggers.push((source, frozen));
         }
         [train_set, valid_set, test_set] = embedded.context("no tagger")?;
+        // The tag prior reads the raw tag probabilities of the test segments.
+        raw_test_set = tag_prior.as_ref().map(|p| (p.clone(), test_set.clone()));
         let segments = train_set.len() + valid_set.len() + test_set.len();
         let seconds = started.elapsed().as_secs_f64();
         let names: Vec<String> = taggers.iter().map(|(s, _)| format!("musicnn-{}", s.name())).collect();
@@ -140,7 +157,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         };
         let mut taggers = taggers.into_iter().map(|(_, t)| t);
         let first = taggers.next().context("no tagger")?;
-        tagger = Some(FrozenTaggers { first, partner: taggers.next(), layer, standardization });
+        tagger = Some(FrozenTaggers { first, partner: taggers.next(), layer, standardization, tag_prior });
     }
     let (input_rows, input_columns) = match &config.model {
         ModelConfig::TransferHead(head) => (1, head.n_inputs),
@@ -153,7 +170,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     Some(s) => head.fold_standardization(&s.mean, &s.scale).unwrap_or_else(|| head.clone()),
                     None => head.clone(),
                 };
-                GenreModel::MusicnnTransfer(MusicnnTransfer::new(t.first.clone(), t.partner.clone(), head, t.layer))
+                let model = MusicnnTransfer::new(t.first.clone(), t.partner.clone(), head, t.layer);
+                GenreModel::MusicnnTransfer(model.with_tag_prior(t.tag_prior.clone()))
             }
             _ => trained.clone(),
         }
@@ -205,10 +223,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
     // Test: segment accuracy, and track accuracy with the original's mean aggregation.
     let batcher = SegmentBatcher { n_mels: input_rows, n_frames: input_columns };
-    let (test_loss, test_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device);
+    let (test_loss, head_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device);
     let mut checkpoint = Checkpoint::new(&complete(&outcome.model), saved_config, labels.clone(), features.clone());
     checkpoint.header.whole_track = args.whole_track;
-    let (truth, predicted) = track_predictions(&outcome.model, &test_set, &batcher, &device);
+    let prior = raw_test_set.as_ref().map(|(p, raw)| (p, raw));
+    let (truth, predicted, segments_correct) = track_predictions(&outcome.model, &test_set, &device, prior);
+    // With a tag prior, segments are scored as the saved model scores them (the loss is the head's).
+    let test_segment_accuracy =
+        if prior.is_some() { segments_correct as f64 / test_set.len().max(1) as f64 } else { head_segment_accuracy };
     let track_report = eval::ClassificationReport::new(&truth, &predicted, labels.len());
     let test_track_accuracy = track_report.accuracy;
     let (k_fold, lists) = (args.split.strategy == SplitStrategy::KFold, args.split.strategy == SplitStrategy::Lists);
@@ -236,6 +258,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "embedding": tagger.as_ref().map(|t| t.layer.name()),
         "refit": args.refit,
         "weight_tracks_equally": args.weight_tracks_equally,
+        "tag_prior": args.tag_prior,
         "extra_train": args.extra_train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "whole_track": args.whole_track,
         "test_whole_track": args.test_whole_track,
@@ -295,29 +318,39 @@ fn with_extra_tracks(
 }
 
 /// Track-level truth and prediction (mean of segment probabilities, the original's
-/// aggregation) of `model` on every track of `set`.
+/// aggregation) of `model` on every track of `set`, and how many segments it classified
+/// correctly. With a tag prior, the head's logits are fused with it as the saved model
+/// does, reading the tag probabilities from the raw (unstandardised) rows of the set.
 fn track_predictions(
     model: &GenreModel,
     set: &SegmentSet,
-    batcher: &SegmentBatcher,
     device: &burn::prelude::Device,
-) -> (Vec<usize>, Vec<usize>) {
-    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
-    for (_, label, features) in set.tracks() {
+    prior: Option<(&TagPriorConfig, &SegmentSet)>,
+) -> (Vec<usize>, Vec<usize>, usize) {
+    let tensor = |features: &dsp::Features| {
         let [n, rows, columns] = features.shape();
-        debug_assert_eq!((rows, columns), (batcher.n_mels, batcher.n_frames));
-        let x = burn::prelude::Tensor::<3>::from_data(
+        burn::prelude::Tensor::<3>::from_data(
             burn::prelude::TensorData::new(features.as_slice().to_vec(), [n, rows, columns]),
             device,
-        );
-        let probabilities: Vec<f32> =
-            burn::tensor::activation::softmax(model.forward(x), 1).into_data().iter::<f32>().collect();
+        )
+    };
+    let raw_tracks: Vec<&dsp::Features> =
+        prior.map(|(_, raw)| raw.tracks().map(|(_, _, f)| f).collect()).unwrap_or_default();
+    let (mut truth, mut predicted, mut correct) = (Vec::new(), Vec::new(), 0);
+    for (t, (_, label, features)) in set.tracks().enumerate() {
+        let n = features.n_segments();
+        let mut logits = model.forward(tensor(features));
+        if let (Some((prior, _)), Some(raw)) = (prior, raw_tracks.get(t)) {
+            logits = prior.fuse(logits, tensor(raw).flatten::<2>(1, 2));
+        }
+        let probabilities: Vec<f32> = burn::tensor::activation::softmax(logits, 1).into_data().iter::<f32>().collect();
         let segments: Vec<Vec<f32>> =
             probabilities.chunks(probabilities.len() / n.max(1)).map(<[f32]>::to_vec).collect();
+        correct += segments.iter().filter(|p| argmax(p) == label).count();
         truth.push(label);
         predicted.push(argmax(&Aggregation::Mean.aggregate(&segments)));
     }
-    (truth, predicted)
+    (truth, predicted, correct)
 }
 
 /// Loss and segment accuracy per epoch, training and validation: `learning_curve.png`.
@@ -346,4 +379,5 @@ struct FrozenTaggers {
     partner: Option<Musicnn>,
     layer: EmbeddingLayer,
     standardization: Option<EmbeddingStandardization>,
+    tag_prior: Option<TagPriorConfig>,
 }

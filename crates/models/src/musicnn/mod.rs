@@ -34,10 +34,12 @@ use crate::state_dict::{Loader, StateDict, put};
 
 mod embedding;
 mod pretrained;
+mod tag_prior;
 
 pub use embedding::{EmbeddingCache, EmbeddingStandardization, embed_set, embeddings_side_by_side};
 pub(crate) use pretrained::converted_weights_file;
 pub use pretrained::{load_pretrained, pretrained_weights_path, tag_names};
+pub use tag_prior::TagPriorConfig;
 
 /// TensorFlow's default batch-norm epsilon.
 const TF_EPSILON: f64 = 1e-3;
@@ -622,6 +624,9 @@ pub struct MusicnnTransferConfig {
     /// A second pretrained tagger whose `embedding` follows the first's.
     #[config(default = "None")]
     pub partner: Option<MusicnnSource>,
+    /// The taggers' own genre tags fused with the head's output ([`TagPriorConfig`]).
+    #[config(default = "None")]
+    pub tag_prior: Option<TagPriorConfig>,
 }
 
 impl MusicnnTransferConfig {
@@ -647,6 +652,7 @@ impl MusicnnTransferConfig {
             partner: self.partner.map(|_| self.backbone.init(device)),
             head: self.head.init(device),
             embedding: self.embedding,
+            tag_prior: self.tag_prior.clone(),
         }
     }
 
@@ -657,7 +663,7 @@ impl MusicnnTransferConfig {
         let partner = self.partner.map(|_| self.backbone.load_from(&mut loader, "partner.", device));
         let head = self.head.load_from(&mut loader, "head.", device);
         loader.finish("musicnn transfer")?;
-        Ok(MusicnnTransfer { backbone, partner, head, embedding: self.embedding })
+        Ok(MusicnnTransfer { backbone, partner, head, embedding: self.embedding, tag_prior: self.tag_prior.clone() })
     }
 }
 
@@ -672,12 +678,19 @@ pub struct MusicnnTransfer {
     pub head: TransferHead,
     #[module(skip)]
     embedding: EmbeddingLayer,
+    #[module(skip)]
+    tag_prior: Option<TagPriorConfig>,
 }
 
 impl MusicnnTransfer {
     /// Joins taggers and a head trained on their `embedding`s.
     pub fn new(backbone: Musicnn, partner: Option<Musicnn>, head: TransferHead, embedding: EmbeddingLayer) -> Self {
-        MusicnnTransfer { backbone, partner, head, embedding }
+        MusicnnTransfer { backbone, partner, head, embedding, tag_prior: None }
+    }
+
+    /// The same model with the taggers' genre tags fused into its output.
+    pub fn with_tag_prior(self, tag_prior: Option<TagPriorConfig>) -> Self {
+        MusicnnTransfer { tag_prior, ..self }
     }
 
     /// Genre logits `[B, classes]` for musicnn features `[B, 96, 187]`.
@@ -688,7 +701,15 @@ impl MusicnnTransfer {
             }
             None => self.backbone.embed(x, self.embedding),
         };
-        self.head.forward(embedded)
+        self.logits(embedded)
+    }
+
+    /// The head's logits on `embedded`, fused with the tag prior if there is one.
+    fn logits(&self, embedded: Tensor<2>) -> Tensor<2> {
+        match &self.tag_prior {
+            Some(prior) => prior.fuse(self.head.forward(embedded.clone()), embedded),
+            None => self.head.forward(embedded),
+        }
     }
 
     /// For Grad-CAM: genre logits and the (first) tagger's temporal maps
@@ -702,7 +723,7 @@ impl MusicnnTransfer {
             Some(p) => Tensor::cat(vec![embedded, p], 1),
             None => embedded,
         };
-        (self.head.forward(embedded), maps)
+        (self.logits(embedded), maps)
     }
 
     /// The weights, as `backbone.*`, `partner.*` and `head.*`.
