@@ -125,6 +125,13 @@ class Data:
             print("no Emotify embeddings: the Emotify variants train without them")
         else:
             self.read_emotify(emb)
+        self.pools = []
+        for tagger in ("msd", "mtt"):
+            folder = os.path.join(emb, f"pools-excerpts-{tagger}")
+            if os.path.exists(os.path.join(folder, "embeddings.npy")):
+                pools, tracks = read_embedding(folder)
+                assert tracks == list(self.tracks), "the pools' rows differ from the embeddings'"
+                self.pools.append(pools)
         self.n_patches = {c: n for c, n in zip(*np.unique(self.clip, return_counts=True))}
         self.clips = np.array(sorted(set(self.clip)))
         self.clip_label = np.array([GENRES.index(c.split("/")[0]) for c in self.clips])
@@ -233,6 +240,13 @@ VARIANTS = {
                                                                       dropout=0.0, weight="clip", fusion=0.7),
     "linear, clips weighted equally, fused with both taggers' tags (0.5)": dict(
         hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip", fusion=0.5, both_taggers_tags=True),
+    "linear, clips weighted equally + crops, fused with the tags (0.5)": dict(
+        hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, weight="clip", crops=True, fusion=0.5),
+    # Needs `embed --layer pools` of the excerpts in `--emb`/pools-excerpts-{msd,mtt}.
+    "both taggers' dense layers fine-tuned (lr 1e-4) with the head, clips weighted equally, fused with the tags (0.5)":
+        dict(backend_lr=1e-4),
+    "both taggers' dense layers fine-tuned (lr 1e-3) with the head, clips weighted equally, fused with the tags (0.5)":
+        dict(backend_lr=1e-3),
     "linear, fused with the tags (0.5)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, fusion=0.5),
     "linear + crops": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, crops=True),
     "linear + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, emotify=True),
@@ -249,7 +263,73 @@ VARIANTS = {
 }
 
 
+def pretrained_backend(tagger):
+    """musicnn's backend (`weights/musicnn/ARCHITECTURE.md`): pools -> BN -> dense -> ReLU ->
+    BN = penultimate, -> output -> sigmoid = taggram; batch norms on their running statistics."""
+    import torch.nn as nn
+    weights = torch.load(os.path.join(os.path.dirname(__file__), "..", "weights", "musicnn", f"{tagger}_musicnn.pt"))
+
+    class Backend(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense, self.output = nn.Linear(1506, 200), nn.Linear(200, 50)
+            for name in ("dense", "output"):
+                getattr(self, name).weight.data = weights[f"backend.{name}.weight"].float().clone()
+                getattr(self, name).bias.data = weights[f"backend.{name}.bias"].float().clone()
+            self.bn = {n: [weights[f"backend.{n}.{k}"].float() for k in ("weight", "bias", "running_mean", "running_var")]
+                       for n in ("pool_bn", "dense_bn")}
+
+        def norm(self, x, name):
+            w, b, m, v = self.bn[name]
+            return (x - m) / torch.sqrt(v + 1e-3) * w + b
+
+        def forward(self, pools):  # [B, 1506]: our layout, 753 mean pools then 753 max pools
+            flat = torch.stack([pools[:, 753:], pools[:, :753]], -1).reshape(len(pools), 1506)  # max, mean interleaved
+            pen = self.norm(torch.relu(self.dense(self.norm(flat, "pool_bn"))), "dense_bn")
+            return torch.cat([pen, torch.sigmoid(self.output(pen))], 1)
+    return Backend()
+
+
+def fine_tuned_scores(data, opts, seeds, train_clips, score_clips):
+    """Both taggers' backends (their dense layers) fine-tuned with the head, on their pools."""
+    rows = np.isin(data.clip, list(train_clips))
+    w = np.array([data.row_weight(c, "clip", train_clips) for c in data.clip[rows]])
+    ws = torch.from_numpy(w / w.mean()).float()
+    pools = [torch.from_numpy(p) for p in data.pools]
+    ys = torch.from_numpy(data.label[rows]).long()
+    scores = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        g = torch.Generator().manual_seed(seed)
+        backends = [pretrained_backend("msd"), pretrained_backend("mtt")]
+        with torch.no_grad():
+            start = torch.cat([b(p[rows]) for b, p in zip(backends, pools)], 1)
+        mean, std = start.mean(0), start.std(0) + 1e-6
+        head = torch.nn.Linear(500, 10)
+        opt = torch.optim.AdamW([{"params": head.parameters(), "lr": 1e-3, "weight_decay": 1.0}]
+                                + [{"params": b.parameters(), "lr": opts["backend_lr"], "weight_decay": 1e-2}
+                                   for b in backends])
+        forward = lambda sel: head((torch.cat([b(p[sel]) for b, p in zip(backends, pools)], 1) - mean) / std)
+        index = np.flatnonzero(rows)
+        for _ in range(12):
+            perm = torch.randperm(len(index), generator=g)
+            for i in range(0, len(index), 32):
+                b = perm[i:i + 32]
+                opt.zero_grad()
+                loss = (ws[b] * torch.nn.functional.cross_entropy(forward(index[b.numpy()]), ys[b],
+                                                                    reduction="none")).mean()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            prob = torch.softmax(forward(np.arange(len(data.clip))), -1).numpy()
+        prob = fuse_with_tags(prob, data.x, 0.5)  # the pretrained taggers' tags, as the prior
+        scores.append(track_accuracy(prob, data.clip, data.label, score_clips))
+    return np.mean(scores, axis=0).tolist()
+
+
 def fit_and_score(data, opts, seeds, train_clips, score_clips):
+    if "backend_lr" in opts:
+        return fine_tuned_scores(data, opts, seeds, train_clips, score_clips)
     """Mean over seeds of (track accuracy, short-clip accuracy) on `score_clips` of a head
     trained on `train_clips` and the variant's extras."""
     opts = dict(opts)
