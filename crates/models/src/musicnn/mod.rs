@@ -658,6 +658,13 @@ impl MusicnnTransferConfig {
 
     /// The model with the weights of `dict` (`backbone.*`, `partner.*` and `head.*`).
     pub fn load(&self, dict: &StateDict, device: &Device) -> crate::Result<MusicnnTransfer> {
+        if let Some(prior) = &self.tag_prior {
+            let width = self.embedding.size(&self.backbone) * if self.partner.is_some() { 2 } else { 1 };
+            let problems = prior.problems(self.head.n_classes, width);
+            if !problems.is_empty() {
+                return Err(crate::ModelError::Weights { architecture: "musicnn transfer".into(), problems });
+            }
+        }
         let mut loader = Loader::new(dict, device);
         let backbone = self.backbone.load_from(&mut loader, "backbone.", device);
         let partner = self.partner.map(|_| self.backbone.load_from(&mut loader, "partner.", device));
@@ -775,5 +782,9 @@ mod tests {
         let x = Tensor::<3>::random([2, 96, 187], Distribution::Normal(0.0, 1.0), &device);
         let difference: f32 = (model.forward(x.clone()) - loaded.forward(x)).abs().max().into_scalar();
         assert!(difference < 1e-5, "{difference}");
+        // A tag prior that does not fit the model (a damaged checkpoint) is an error, not a panic.
+        let bad = config.clone().with_tag_prior(Some(TagPriorConfig::new(vec![vec![9_999]; 4], 0.5)));
+        let error = bad.load(&dict, &device).err().expect("a prior past the embedding is refused").to_string();
+        assert!(error.contains("column 9999"), "{error}");
     }
 }

@@ -76,6 +76,22 @@ impl TagPriorConfig {
         columns.iter().any(|c| !c.is_empty()).then(|| TagPriorConfig::new(columns, alpha))
     }
 
+    /// What does not fit a model of `n_classes` classes on embeddings `width` wide (a
+    /// damaged or foreign checkpoint): one entry per problem, none when it fits.
+    pub fn problems(&self, n_classes: usize, width: usize) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.columns.len() != n_classes {
+            problems.push(format!("tag prior: {} classes, the head has {n_classes}", self.columns.len()));
+        }
+        if let Some(&c) = self.columns.iter().flatten().find(|&&c| c >= width) {
+            problems.push(format!("tag prior: column {c} of an embedding {width} wide"));
+        }
+        if !(0.0..1.0).contains(&self.alpha) {
+            problems.push(format!("tag prior: weight {} outside [0, 1)", self.alpha));
+        }
+        problems
+    }
+
     /// `(1 - alpha) · logits + alpha · ln(t)` for head `logits` `[B, classes]` and the raw
     /// (unstandardised) embedding `[B, E]` they came from.
     pub fn fuse(&self, logits: Tensor<2>, embedded: Tensor<2>) -> Tensor<2> {
@@ -122,6 +138,9 @@ mod tests {
         assert!(TagPriorConfig::for_labels(&labels, EmbeddingLayer::Pools, 0.5).is_none());
         let emotify: Vec<String> = ["electronic"].map(String::from).to_vec();
         assert!(TagPriorConfig::for_labels(&emotify, EmbeddingLayer::Taggram, 0.5).is_none());
+        assert!(prior.problems(3, 500).is_empty());
+        assert_eq!(prior.problems(4, 300).len(), 2, "{:?}", prior.problems(4, 300));
+        assert_eq!(TagPriorConfig::new(vec![vec![0]], 1.5).problems(1, 10).len(), 1);
 
         let device = Device::flex();
         let mut row = vec![0.0f32; 500];
