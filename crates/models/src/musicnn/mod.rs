@@ -784,7 +784,7 @@ mod tests {
         assert!(difference < 1e-5, "{difference}");
         // A tag prior that does not fit the model (a damaged checkpoint) is an error, not a panic.
         let bad = config.clone().with_tag_prior(Some(TagPriorConfig::new(vec![vec![9_999]; 4], 0.5)));
-        let error = bad.load(&dict, &device).err().expect("a prior past the embedding is refused").to_string();
+        let error = bad.load(&dict, &device).expect_err("a prior past the embedding is refused").to_string();
         assert!(error.contains("column 9999"), "{error}");
     }
 }
