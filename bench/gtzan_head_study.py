@@ -247,6 +247,15 @@ VARIANTS = {
         dict(backend_lr=1e-4),
     "both taggers' dense layers fine-tuned (lr 1e-3) with the head, clips weighted equally, fused with the tags (0.5)":
         dict(backend_lr=1e-3),
+    # The chosen recipe's neighbours, once fused: epochs and weight decay.
+    "linear, clips weighted equally, fused with the tags (0.5), 6 epochs": dict(
+        hidden=0, epochs=6, lr=1e-3, wd=1.0, dropout=0.0, weight="clip", fusion=0.5),
+    "linear, clips weighted equally, fused with the tags (0.5), 24 epochs": dict(
+        hidden=0, epochs=24, lr=1e-3, wd=1.0, dropout=0.0, weight="clip", fusion=0.5),
+    "linear, clips weighted equally, fused with the tags (0.5), wd 0.1": dict(
+        hidden=0, epochs=12, lr=1e-3, wd=0.1, dropout=0.0, weight="clip", fusion=0.5),
+    "linear, clips weighted equally, fused with the tags (0.5), wd 3": dict(
+        hidden=0, epochs=12, lr=1e-3, wd=3.0, dropout=0.0, weight="clip", fusion=0.5),
     "linear, fused with the tags (0.5)": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, fusion=0.5),
     "linear + crops": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, crops=True),
     "linear + Emotify": dict(hidden=0, epochs=12, lr=1e-3, wd=1.0, dropout=0.0, emotify=True),
