@@ -192,6 +192,75 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     }
 }
 
+/// `root/<genre>/<n>.wav` for each genre, `per_genre` fixture WAVs each.
+fn collection_of(root: &std::path::Path, genres: &[&str], per_genre: usize) {
+    let audio: Vec<_> = std::fs::read_dir(fixtures().join("audio"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .collect();
+    for (i, genre) in genres.iter().enumerate() {
+        std::fs::create_dir_all(root.join(genre)).unwrap();
+        for j in 0..per_genre {
+            std::fs::copy(&audio[(i * per_genre + j) % audio.len()], root.join(genre).join(format!("{j}.wav")))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
+    let dir = scratch("recipe");
+    let (data, extra) = (dir.join("data"), dir.join("extra"));
+    collection_of(&data, &["blues", "jazz", "reggae"], 3);
+    collection_of(&extra, &["electronic", "jazz"], 2);
+    let run = dir.join("run");
+    let out = xtask()
+        .args(["train", "--arch", "musicnn-dual", "--epochs", "2", "--fractions", "0.67,0,0.33", "--refit"])
+        .args(["--whole-track", "--test-whole-track", "--weight-tracks-equally", "--tag-prior", "0.5"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--extra-train")
+        .arg(&extra)
+        .arg("--out")
+        .arg(&run)
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("2 tracks added to the training set, 2 of other genres left out"), "{stdout}");
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&result["tag_prior"], &result["weight_tracks_equally"]),
+        (&serde_json::json!(0.5), &serde_json::json!(true))
+    );
+    assert_eq!(result["test_tracks"], 3);
+    // The saved model carries the prior: `predict` reads it back and answers in three genres.
+    let predicted = xtask()
+        .arg("predict")
+        .arg(data.join("jazz/0.wav"))
+        .args(["--format", "json", "--model"])
+        .arg(run.join("model.gmdl"))
+        .output()
+        .unwrap();
+    assert!(predicted.status.success(), "{}", String::from_utf8_lossy(&predicted.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&predicted.stdout).unwrap();
+    assert_eq!(v["labels"], serde_json::json!(["blues", "jazz", "reggae"]));
+    // A prior needs a genre a tag names, and the dual model.
+    let refused = xtask()
+        .args(["train", "--arch", "crnn-bigru", "--epochs", "1", "--tag-prior", "0.5", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.join("refused"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--tag-prior"));
+}
+
 #[test]
 fn predict_without_a_model_uses_the_bundled_one() {
     let out = xtask()

@@ -79,6 +79,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         !(args.spec_augment && arch.musicnn_source().is_some()),
         "--spec-augment masks spectrograms; the musicnn heads train on embeddings"
     );
+    anyhow::ensure!(
+        args.tag_prior.is_none() || arch.musicnn_partner().is_some(),
+        "--tag-prior fuses the musicnn taggers' tags: it takes the musicnn-dual architecture"
+    );
     // What is saved: the trained model itself, or for transfer, the tagger with the head.
     let mut saved_config = config.model.clone();
     let mut tagger: Option<FrozenTaggers> = None;
@@ -94,10 +98,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             None => MusicnnTransferConfig::for_classes(labels, source, layer),
         };
         if let Some(alpha) = args.tag_prior {
-            anyhow::ensure!(
-                arch.musicnn_partner().is_some() && (0.0..1.0).contains(&alpha),
-                "--tag-prior takes a weight in [0, 1) and the musicnn-dual architecture"
-            );
+            anyhow::ensure!((0.0..1.0).contains(&alpha), "--tag-prior takes a weight in [0, 1), got {alpha}");
             transfer.tag_prior = Some(TagPriorConfig::for_labels(index.labels(), layer, alpha).with_context(|| {
                 format!(
                     "--tag-prior: no genre of {} is named by a tag, or the {} layer holds no tags",
