@@ -90,13 +90,17 @@ impl ModelChoice {
     pub fn load(&self) -> anyhow::Result<Checkpoint> {
         match self {
             ModelChoice::Bundled(m) => m.checkpoint(),
-            ModelChoice::File(path) if !path.exists() => {
+            // A bare word was most likely meant as a bundled model's name.
+            ModelChoice::File(path)
+                if !path.exists() && path.components().count() == 1 && path.extension().is_none() =>
+            {
                 anyhow::bail!(
                     "--model {}: no bundled model has that name and no such file exists; bundled models: \
                      gtzan (the default, GTZAN's ten genres), emotify (four genres)",
                     path.display()
                 )
             }
+            ModelChoice::File(path) if !path.exists() => anyhow::bail!("--model {}: no such file", path.display()),
             ModelChoice::File(path) => {
                 Checkpoint::load(path).with_context(|| format!("--model {}: not a model file", path.display()))
             }

@@ -313,6 +313,9 @@ fn model_names_the_bundled_models_and_an_unknown_name_lists_them() {
     assert!(!ok);
     assert!(stderr.contains("--model gtzn") && stderr.contains("gtzan") && stderr.contains("emotify"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // A path that is not there is just a missing file.
+    let (ok, _, stderr) = labels_of("runs/gtzn/model.gmdl");
+    assert!(!ok && stderr.contains("no such file") && !stderr.contains("emotify"), "{stderr}");
     // Anything else is a model file: a file that is no model is reported as such.
     let dir = scratch("not-a-model");
     let path = dir.join("gtzan.gmdl");

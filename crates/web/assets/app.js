@@ -12,14 +12,16 @@ const app = {
   analysis: null,   // POST /api/analyze answer
   prediction: null, // the prediction under the current settings
   cursor: 0,        // playback position, seconds
+  requests: 0,      // analyses asked for so far (only the latest answer is shown)
 };
 window.genreApp = app;
 
 const colour = (i) => COLOURS[i % COLOURS.length];
 const percent = (p) => (100 * p).toFixed(1) + ' %';
 const seconds = (s) => (Math.round(s * 10) / 10).toString();
+// The model goes with every analysis; before the selector is filled, the server's default.
 const settings = () => ({
-  model: $('model-select').value,
+  ...($('model-select').value ? { model: $('model-select').value } : {}),
   aggregate: $('aggregation').value,
   top_k: $('top-k').value,
   whole_track: $('whole-track').checked,
@@ -99,9 +101,13 @@ async function loadModel(name) {
   slider.max = String(model.labels.length);
   slider.value = String(Math.min(3, model.labels.length));
   $('top-k-value').textContent = slider.value;
+}
+
+// The genres an explanation may target: those of the model that made the analysis shown.
+function fillExplainTargets(labels) {
   const target = $('explain-target');
   target.replaceChildren(el('option', { value: 'predicted', text: "the segment's prediction" }));
-  for (const label of model.labels) target.append(el('option', { value: label, text: label }));
+  for (const label of labels) target.append(el('option', { value: label, text: label }));
 }
 
 // Another model: its facts and genres, then the file (if any) analysed again with it.
@@ -117,6 +123,8 @@ async function changeModel() {
 // ---- upload and analysis ---------------------------------------------------------
 
 async function analyze(file) {
+  // Only the latest request's answer is shown (a model switch or a new file while one runs).
+  const request = ++app.requests;
   app.file = file;
   const s = settings();
   setStatus(`Analysing ${file.name}${s.whole_track ? ' (whole track)' : ''}…`);
@@ -126,6 +134,7 @@ async function analyze(file) {
   const started = performance.now();
   try {
     const analysis = await json(await fetch(`/api/analyze?${query}`, { method: 'POST', body: form }));
+    if (request !== app.requests) return;
     app.analysis = analysis;
     app.prediction = analysis.prediction;
     app.cursor = 0;
@@ -133,7 +142,7 @@ async function analyze(file) {
     setStatus(`${file.name}: ${analysis.prediction.segments.length} segments analysed in ${taken} s.`);
     renderAnalysis();
   } catch (error) {
-    setStatus(`${file.name}: ${error.message}`, true);
+    if (request === app.requests) setStatus(`${file.name}: ${error.message}`, true);
   }
 }
 
@@ -160,6 +169,7 @@ function renderAnalysis() {
   $('mel').src = `/api/analyses/${id}/mel.png`;
   $('explanation').hidden = true;
   $('explain-status').textContent = '';
+  fillExplainTargets(app.prediction.labels);
   const segmentChoice = $('explain-segment');
   segmentChoice.replaceChildren();
   app.prediction.segments.forEach((segment, i) => {

@@ -11,9 +11,13 @@ use models::DeviceKind;
 use crate::cli::ServeArgs;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Each model is named by its bundled name or file stem; two runs' `model.gmdl` files
+    // would share a stem, so a repeated name becomes the path as given.
     let mut models = Vec::new();
     for choice in &args.models {
-        models.push((choice.short_name(), choice.load()?));
+        let stem = choice.short_name();
+        let shared = args.models.iter().filter(|c| c.short_name() == stem).count() > 1;
+        models.push((if shared { choice.to_string() } else { stem }, choice.load()?));
     }
     let limits = web::Limits {
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,

@@ -102,6 +102,11 @@ pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
         for (part, ids) in [("train", &file.train), ("valid", &file.valid), ("test", &file.test)] {
             let path = dir.join(format!("{part}_{}.txt", args.split.list_kind));
+            anyhow::ensure!(
+                !path.exists(),
+                "{}: exists; --lists-out never overwrites list files (choose another --list-kind or folder)",
+                path.display()
+            );
             crate::atomic::write(&path, |out| {
                 for id in ids.iter() {
                     writeln!(out, "{id}")?;

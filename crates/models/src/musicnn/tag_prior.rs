@@ -119,7 +119,8 @@ impl TagPriorConfig {
         let scores: Vec<Tensor<2>> = scores.into_iter().map(|s| s.unwrap_or_else(|| mean.clone())).collect();
         let scores = Tensor::cat(scores, 1);
         debug_assert_eq!(scores.dims(), [batch, self.columns.len()]);
-        let share = scores.clone() / scores.sum_dim(1);
+        // The floor keeps a row whose tags are all 0 finite: it then adds the same to every class.
+        let share = scores.clone() / (scores.sum_dim(1) + 1e-12);
         logits * (1.0 - self.alpha) + (share + 1e-6).log() * self.alpha
     }
 }
