@@ -117,22 +117,27 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     }
 }
 
-#[test]
-fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
-    let dir = scratch("train");
-    let data = dir.join("data");
+/// `root/<genre>/<n>.wav` for each genre, `per_genre` fixture WAVs each.
+fn collection_of(root: &std::path::Path, genres: &[&str], per_genre: usize) {
     let audio: Vec<_> = std::fs::read_dir(fixtures().join("audio"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wav"))
         .collect();
-    for (i, genre) in ["ambient", "noise", "tones"].iter().enumerate() {
-        std::fs::create_dir_all(data.join(genre)).unwrap();
-        for j in 0..4 {
-            let source = &audio[(i * 4 + j) % audio.len()];
-            std::fs::copy(source, data.join(genre).join(format!("{j}.wav"))).unwrap();
+    for (i, genre) in genres.iter().enumerate() {
+        std::fs::create_dir_all(root.join(genre)).unwrap();
+        for j in 0..per_genre {
+            std::fs::copy(&audio[(i * per_genre + j) % audio.len()], root.join(genre).join(format!("{j}.wav")))
+                .unwrap();
         }
     }
+}
+
+#[test]
+fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
+    let dir = scratch("train");
+    let data = dir.join("data");
+    collection_of(&data, &["ambient", "noise", "tones"], 4);
     let run = dir.join("run");
     let out = xtask()
         .args(["train", "--epochs", "1", "--fractions", "0.5,0.25,0.25", "--threads", "1"])
@@ -189,22 +194,6 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
         assert_eq!(json["whole_track"], flag.is_some());
-    }
-}
-
-/// `root/<genre>/<n>.wav` for each genre, `per_genre` fixture WAVs each.
-fn collection_of(root: &std::path::Path, genres: &[&str], per_genre: usize) {
-    let audio: Vec<_> = std::fs::read_dir(fixtures().join("audio"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .collect();
-    for (i, genre) in genres.iter().enumerate() {
-        std::fs::create_dir_all(root.join(genre)).unwrap();
-        for j in 0..per_genre {
-            std::fs::copy(&audio[(i * per_genre + j) % audio.len()], root.join(genre).join(format!("{j}.wav")))
-                .unwrap();
-        }
     }
 }
 

@@ -74,6 +74,11 @@ impl SegmentSet {
         Some(SegmentItem { features: features.segment(segment), label: *label, track: *track, segment })
     }
 
+    /// The `(track, label, features)` triples it was made of, for a set with more tracks.
+    pub fn into_tracks(self) -> Vec<(usize, usize, Features)> {
+        self.tracks
+    }
+
     /// The tracks, with their labels and features.
     pub fn tracks(&self) -> impl Iterator<Item = (usize, usize, &Features)> {
         self.tracks.iter().map(|(t, l, f)| (*t, *l, f))

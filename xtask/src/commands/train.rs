@@ -295,7 +295,7 @@ fn with_extra_tracks(
     cache: &FeatureCache,
     coverage: Coverage,
 ) -> anyhow::Result<SegmentSet> {
-    let mut tracks: Vec<(usize, usize, dsp::Features)> = set.tracks().map(|(t, l, f)| (t, l, f.clone())).collect();
+    let mut tracks = set.into_tracks();
     let mut next = index.tracks().len();
     for folder in folders {
         let extra = TrackIndex::open(folder)?;
