@@ -14,6 +14,7 @@ use crate::state_dict::StateDict;
 use crate::transformer::{SpecTransformer, SpecTransformerConfig};
 
 /// The architectures, as named on the command line and in checkpoints.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Architecture {

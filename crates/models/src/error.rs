@@ -40,8 +40,9 @@ pub enum ModelError {
         /// One entry per problem, e.g. `missing gru.weight_ih_l0`.
         problems: Vec<String>,
     },
-    /// The requested device is not compiled in or not available.
-    #[error("device {0} is not available in this build (enable its cargo feature)")]
+    /// The requested device is not compiled in or not available; the text says which
+    /// cargo feature or driver is missing.
+    #[error("{0}")]
     Device(String),
     /// Model input of the wrong shape.
     #[error("model input must be [segments, {n_mels}, {n_frames}], got {got:?}")]

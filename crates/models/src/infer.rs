@@ -11,6 +11,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::{ModelError, Result};
 
 /// How per-segment probabilities become one answer per track.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Aggregation {
     /// Mean of the segments' probabilities (the original's).

@@ -62,8 +62,23 @@ impl StateDict {
     /// Reads a PyTorch `state_dict` saved with `torch.save`, plain or wrapped as
     /// `{"state_dict": ...}`. Integer tensors (`num_batches_tracked`) are skipped.
     pub fn read_pytorch(path: &Path) -> Result<Self> {
+        Self::read_pytorch_named(path, path)
+    }
+
+    /// A PyTorch `state_dict` file held in memory (say, weights inside a binary), read
+    /// as [`StateDict::read_pytorch`] reads a file; errors name `origin`. PyTorch's zip
+    /// container keeps tensor data outside its pickle, which Burn's reader only finds
+    /// in a file, so the bytes go through a temporary file first.
+    pub fn read_pytorch_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
+        let fail = |e: std::io::Error| ModelError::Pytorch { path: origin.to_path_buf(), reason: e.to_string() };
+        let mut file = tempfile::NamedTempFile::new().map_err(fail)?;
+        std::io::Write::write_all(&mut file, bytes).map_err(fail)?;
+        Self::read_pytorch_named(file.path(), origin)
+    }
+
+    fn read_pytorch_named(path: &Path, origin: &Path) -> Result<Self> {
         use burn::store::pytorch_reader::{DType, PytorchReader};
-        let fail = |reason: String| ModelError::Pytorch { path: path.to_path_buf(), reason };
+        let fail = |reason: String| ModelError::Pytorch { path: origin.to_path_buf(), reason };
         let reader = match PytorchReader::with_top_level_key(path, "state_dict") {
             Ok(r) if !r.is_empty() => r,
             _ => PytorchReader::new(path).map_err(|e| fail(e.to_string()))?,

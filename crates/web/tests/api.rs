@@ -18,12 +18,12 @@ fn repo() -> PathBuf {
 
 /// The default bundled model, the one the server answers with when no `model=` is given.
 fn default_model() -> Checkpoint {
-    Checkpoint::load(&repo().join("xtask/assets/gtzan.gmdl")).unwrap()
+    Checkpoint::load(&repo().join("crates/cli/assets/gtzan.gmdl")).unwrap()
 }
 
 /// Both bundled models, `gtzan` the default.
 fn state(limits: Limits) -> Arc<AppState> {
-    let emotify = Checkpoint::load(&repo().join("xtask/assets/emotify.gmdl")).unwrap();
+    let emotify = Checkpoint::load(&repo().join("crates/cli/assets/emotify.gmdl")).unwrap();
     AppState::with_models(vec![("gtzan".into(), default_model()), ("emotify".into(), emotify)], DeviceKind::Cpu, limits)
         .unwrap()
 }

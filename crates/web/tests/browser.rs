@@ -200,8 +200,8 @@ fn assert_same_chart(shown: &[(String, f64)], expected: &[(String, f64)]) {
 #[test]
 fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     let clip = repo().join("examples/audio/demo_rock_30s.flac");
-    let bundled = repo().join("xtask/assets/gtzan.gmdl");
-    let emotify = Checkpoint::load(&repo().join("xtask/assets/emotify.gmdl")).unwrap();
+    let bundled = repo().join("crates/cli/assets/gtzan.gmdl");
+    let emotify = Checkpoint::load(&repo().join("crates/cli/assets/emotify.gmdl")).unwrap();
 
     // What the library answers for this file, under two aggregations.
     let checkpoint = Checkpoint::load(&bundled).unwrap();

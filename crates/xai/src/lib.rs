@@ -71,6 +71,7 @@ pub enum XaiError {
 pub type Result<T> = std::result::Result<T, XaiError>;
 
 /// The explanation methods.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {

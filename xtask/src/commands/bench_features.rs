@@ -5,17 +5,36 @@
 //! files are spread over `T` threads and the folder throughput is reported too.
 //! The last line is JSON.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use dsp::{FeatureConfig, FeatureExtractor};
 
-use crate::cli::BenchFeaturesArgs;
+#[derive(Debug, clap::Args)]
+pub struct BenchFeaturesArgs {
+    /// Worker threads (files are spread over them).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Timed repeats per file after one warm-up.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+    /// Also time librosa on the same files in the same run, with this Python
+    /// (one that has `shared/bench/requirements.txt` installed), and print the ratio.
+    #[arg(long, value_name = "PYTHON")]
+    pub librosa: Option<PathBuf>,
+    /// The reference script run with `--librosa`.
+    #[arg(long, default_value = "../shared/bench/librosa_features.py")]
+    pub librosa_script: PathBuf,
+    /// Audio files or folders.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
 
 pub fn run(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.threads >= 1 && args.repeat >= 1, "--threads and --repeat must be at least 1");
-    let files = crate::audio_files::expand(&args.inputs).all_or_error()?;
+    let files = genre_cli::audio_files::expand(&args.inputs).all_or_error()?;
     anyhow::ensure!(!files.is_empty(), "no audio files found");
     let extractor = FeatureExtractor::new(FeatureConfig::default())?;
     extractor.extract(&files[0])?; // warm-up: page cache, FFT plans

@@ -5,6 +5,7 @@
 //! time of inference on 10 segments, after two warm-up steps. With `--torch`, PyTorch
 //! is measured in the same run and the ratios printed. The last line is JSON.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -15,10 +16,30 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use models::{Architecture, DeviceKind};
 
-use crate::cli::BenchModelArgs;
+#[derive(Debug, clap::Args)]
+pub struct BenchModelArgs {
+    /// The architecture.
+    #[arg(long, value_enum, default_value_t = Architecture::CrnnBigru)]
+    pub arch: Architecture,
+    /// Training batch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// CPU threads (Burn's rayon pool; PyTorch's intra-op threads).
+    #[arg(long, default_value_t = genre_cli::args::default_threads())]
+    pub threads: usize,
+    /// Timed steps after two warm-up steps.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Also run `torch_reference.py bench` with this Python, same settings, same run.
+    #[arg(long, value_name = "PYTHON")]
+    pub torch: Option<PathBuf>,
+    /// The reference script run with `--torch`.
+    #[arg(long, default_value = "../shared/bench/torch_reference.py")]
+    pub torch_script: PathBuf,
+}
 
 pub fn run(args: BenchModelArgs) -> anyhow::Result<ExitCode> {
-    let arch: Architecture = args.arch.parse().map_err(anyhow::Error::msg)?;
+    let arch = args.arch;
     rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global().context("cannot size the thread pool")?;
     let device = DeviceKind::Cpu.device()?;
     let config = arch.default_config(10);

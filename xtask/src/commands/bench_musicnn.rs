@@ -6,23 +6,45 @@
 //! then `R` repeats per file, median. With `--python`, `weights/bench_musicnn.py` times
 //! the package on the same files in the same run. The last line is JSON.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::prelude::*;
 use dsp::{FeatureConfig, FeatureExtractor};
-use models::musicnn::{MusicnnSource, load_pretrained};
+use models::musicnn::MusicnnSource;
 
-use crate::cli::BenchMusicnnArgs;
+#[derive(Debug, clap::Args)]
+pub struct BenchMusicnnArgs {
+    /// The pretrained tagger.
+    #[arg(long, value_enum, default_value_t = MusicnnSource::Msd)]
+    pub model: MusicnnSource,
+    /// CPU threads (ours and the package's).
+    #[arg(long, default_value_t = genre_cli::args::default_threads())]
+    pub threads: usize,
+    /// Timed repeats per file after one warm-up.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Also time the `musicnn` package on the same files, with this Python (one with
+    /// tensorflow-cpu, tf-keras and musicnn installed), and print the ratio.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<PathBuf>,
+    /// The reference script run with `--python`.
+    #[arg(long, default_value = "weights/bench_musicnn.py")]
+    pub script: PathBuf,
+    /// Audio files or folders.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
 
 pub fn run(args: BenchMusicnnArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.threads >= 1 && args.repeat >= 1, "--threads and --repeat must be at least 1");
     rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global()?;
-    let source: MusicnnSource = args.model.parse().map_err(anyhow::Error::msg)?;
-    let files = crate::audio_files::expand(&args.inputs).all_or_error()?;
+    let source = args.model;
+    let files = genre_cli::audio_files::expand(&args.inputs).all_or_error()?;
     anyhow::ensure!(!files.is_empty(), "no audio files found");
     let device = models::DeviceKind::Cpu.device()?;
-    let tagger = load_pretrained(source, &device)?;
+    let tagger = genre_cli::pretrained::tagger(source, &device)?;
     let extractor = FeatureExtractor::new(FeatureConfig::musicnn())?;
     let embed = |file: &std::path::Path| -> anyhow::Result<usize> {
         let features = extractor.extract(file)?;

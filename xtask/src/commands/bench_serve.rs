@@ -8,15 +8,41 @@
 //! app's per-upload work (`seed_pipeline.py`: librosa + PyTorch CRNN-BiGRU) on the same
 //! file in the same run. The last line is JSON.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use genre_cli::bundled::ModelChoice;
 use models::DeviceKind;
 
-use crate::cli::BenchServeArgs;
+#[derive(Debug, clap::Args)]
+pub struct BenchServeArgs {
+    /// Requests in all.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Inferences the server runs at once (its `--workers`).
+    #[arg(long, default_value_t = genre_cli::args::default_threads())]
+    pub workers: usize,
+    /// A bundled model, `gtzan` (GTZAN's ten genres, the default) or `emotify` (four
+    /// genres), or a model file (from `train`, `import-torch` or `bundle`).
+    #[arg(long, default_value = "gtzan", value_name = "NAME|FILE")]
+    pub model: ModelChoice,
+    /// Also time `../shared/bench/seed_pipeline.py` (librosa + PyTorch CRNN-BiGRU) on the
+    /// same file with this Python, in the same run.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<PathBuf>,
+    /// The reference script run with `--python`.
+    #[arg(long, default_value = "../shared/bench/seed_pipeline.py")]
+    pub script: PathBuf,
+    /// The audio file every request uploads.
+    pub file: PathBuf,
+}
 
 pub fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.requests > 0 && args.concurrency > 0, "--requests and --concurrency must be positive");

@@ -8,13 +8,13 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use models::{Architecture, DeviceKind};
+use models::DeviceKind;
 
+use super::bench_model::BenchModelArgs;
 use super::bench_model::training_step_seconds;
-use crate::cli::BenchModelArgs;
 
 pub fn run(args: BenchModelArgs) -> anyhow::Result<ExitCode> {
-    let arch: Architecture = args.arch.parse().map_err(anyhow::Error::msg)?;
+    let arch = args.arch;
     rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global().context("cannot size the thread pool")?;
     let device = DeviceKind::Cpu.device()?;
     let step = training_step_seconds(arch, args.batch, args.steps, &device);

@@ -1,17 +1,33 @@
 //! `cargo xtask bundle --model RUN/model.gmdl --name gtzan|emotify --check FILE|DIR...`
 //!
-//! Stores a trained model as one of the bundled models (`xtask/assets/<name>.gmdl`,
+//! Stores a trained model as one of the bundled models (`crates/cli/assets/<name>.gmdl`,
 //! built into the binary by the next build): in half precision if no class
 //! probability of any segment of the check files moves by more than 1e-3 with it,
 //! otherwise in full precision.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use genre_cli::bundled::BundledModel;
 use models::DeviceKind;
 use models::checkpoint::{Checkpoint, Precision};
 use models::infer::Classifier;
 
-use crate::cli::BundleArgs;
+#[derive(Debug, clap::Args)]
+pub struct BundleArgs {
+    /// The trained model (f32).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Audio files (or folders) whose predictions must survive half precision.
+    #[arg(long, num_args = 1.., required = true)]
+    pub check: Vec<PathBuf>,
+    /// Which bundled model it becomes.
+    #[arg(long, value_enum)]
+    pub name: BundledModel,
+    /// Where to write it (default: crates/cli/assets/<name>.gmdl).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
 /// Largest change of a probability that half precision may cause.
 const TOLERANCE: f32 = 1e-3;
@@ -26,7 +42,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     let (full, half) = (Classifier::new(full, &device)?, Classifier::new(half, &device)?);
     let extractor = dsp::FeatureExtractor::new(full.checkpoint().header.features.clone())?;
     let mut worst = 0.0f32;
-    let files = crate::audio_files::expand(&args.check).all_or_error()?;
+    let files = genre_cli::audio_files::expand(&args.check).all_or_error()?;
     for file in &files {
         let features = extractor.extract(file)?;
         let (a, b) = (full.probabilities(&features, 32)?, half.probabilities(&features, 32)?);

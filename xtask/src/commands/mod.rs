@@ -1,4 +1,5 @@
-//! One file per subcommand.
+//! The developer tasks, one file per task (its arguments and its code); the user
+//! commands come from `genre_cli`.
 
 mod bench_features;
 mod bench_model;
@@ -6,62 +7,63 @@ mod bench_musicnn;
 mod bench_serve;
 mod bench_train;
 mod bundle;
-mod cache;
-mod compare;
-mod eda;
-mod embed;
-mod eval;
-mod explain;
-mod features;
-mod import_torch;
 mod parity;
-mod predict;
-mod serve;
-mod split;
-mod tags;
 mod test;
-mod train;
-mod validate;
 
 use std::process::ExitCode;
 
-use crate::cli::{BenchCommand, Command};
+use clap::Subcommand;
 
+/// Every `cargo xtask` command: the user commands of `genre`, then the developer tasks.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A user command (the same as `genre <command>`).
+    #[command(flatten)]
+    User(genre_cli::Command),
+    /// Compare our features with reference .npy files (e.g. librosa's) and print the
+    /// differences.
+    Parity(parity::ParityArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Make a model that ships inside the binary (crates/cli/assets/<name>.gmdl): a
+    /// trained model in half precision if no probability on the check files moves by
+    /// more than 1e-3 with it, else in full precision.
+    Bundle(bundle::BundleArgs),
+    /// Run the whole test suite (what CI runs).
+    Test(test::TestArgs),
+}
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time decoding + features per file (optimised build); last line is JSON.
+    Features(bench_features::BenchFeaturesArgs),
+    /// Time a model's inference on 10 segments and its training step; last line is JSON.
+    Model(bench_model::BenchModelArgs),
+    /// Training throughput (segments per second), against PyTorch in the same run with
+    /// `--torch`; last line is JSON.
+    Train(bench_model::BenchModelArgs),
+    /// Time musicnn embedding extraction per 30 s track (decode, features, all ten
+    /// patches through the tagger), against the Python package; last line is JSON.
+    Musicnn(bench_musicnn::BenchMusicnnArgs),
+    /// Load-test the web server on loopback: `--requests` uploads of one file, at most
+    /// `--concurrency` in flight, then stop; throughput and latency percentiles, and the
+    /// original pipeline's per-upload time for the same file; last line is JSON.
+    Serve(bench_serve::BenchServeArgs),
+}
+
+/// Runs one command.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Features(args) => features::run(args),
+        Command::User(command) => genre_cli::run(command),
         Command::Parity(args) => parity::run(args),
         Command::Bench(BenchCommand::Features(args)) => bench_features::run(args),
         Command::Bench(BenchCommand::Model(args)) => bench_model::run(args),
         Command::Bench(BenchCommand::Train(args)) => bench_train::run(args),
         Command::Bench(BenchCommand::Musicnn(args)) => bench_musicnn::run(args),
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run(args),
-        Command::Test(args) => test::run(args),
-        Command::Cache(args) => cache::run(args),
-        Command::Predict(args) => predict::run(args),
-        Command::Train(args) => train::run(args),
-        Command::ImportTorch(args) => import_torch::run(args),
-        Command::Eda(args) => eda::run(args),
-        Command::Compare(args) => compare::run(args),
-        Command::Eval(args) => eval::run(args),
-        Command::Validate(args) => validate::run(args),
-        Command::Split(args) => split::run(args),
-        Command::Tags(args) => tags::run(args),
-        Command::Embed(args) => embed::run(args),
-        Command::Serve(args) => serve::run(args),
         Command::Bundle(args) => bundle::run(args),
-        Command::Explain(args) => explain::run(args),
+        Command::Test(args) => test::run(args),
     }
-}
-
-/// The features of `path` as an ndarray, for writing or comparing.
-pub(crate) fn features_array(
-    extractor: &dsp::FeatureExtractor,
-    path: &std::path::Path,
-    coverage: dsp::Coverage,
-    scale: dsp::FeatureScale,
-) -> anyhow::Result<ndarray::Array3<f32>> {
-    let features = extractor.extract_with(path, coverage, scale)?;
-    let shape = features.shape();
-    Ok(ndarray::Array3::from_shape_vec((shape[0], shape[1], shape[2]), features.into_vec())?)
 }

@@ -1,23 +1,35 @@
 //! `cargo xtask parity --reference DIR [--db] AUDIO...`: how far our features are from
 //! reference arrays (librosa's, written by `shared/bench/librosa_features.py --out DIR`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 
-use crate::cli::ParityArgs;
+#[derive(Debug, clap::Args)]
+pub struct ParityArgs {
+    /// Folder holding the reference `<stem>.npy` of each audio file.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// Compare log-mel dB instead of standardised features.
+    #[arg(long)]
+    pub db: bool,
+    /// Audio files or folders.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
 
 pub fn run(args: ParityArgs) -> anyhow::Result<ExitCode> {
     let extractor = FeatureExtractor::new(FeatureConfig::default())?;
     let scale = if args.db { FeatureScale::Decibels } else { FeatureScale::Standardized };
-    let files = crate::audio_files::expand(&args.inputs).all_or_error()?;
+    let files = genre_cli::audio_files::expand(&args.inputs).all_or_error()?;
     let mut all = Vec::new();
     println!("{:<48} {:>10} {:>10} {:>10}", "file", "max", "p99", "mean");
     for file in &files {
         let stem = file.file_stem().context("file has no name")?.to_string_lossy();
-        let reference = crate::npy::read(&args.reference.join(format!("{stem}.npy")))?;
-        let ours = super::features_array(&extractor, file, Coverage::Clip, scale)?;
+        let reference = genre_cli::npy::read(&args.reference.join(format!("{stem}.npy")))?;
+        let ours = genre_cli::commands::features_array(&extractor, file, Coverage::Clip, scale)?;
         anyhow::ensure!(
             ours.shape() == reference.shape(),
             "{}: shape {:?} vs reference {:?}",

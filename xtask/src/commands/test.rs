@@ -11,7 +11,12 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
-use crate::cli::TestArgs;
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Extra arguments passed to `cargo test` (after `--`).
+    #[arg(last = true)]
+    pub cargo_args: Vec<String>,
+}
 
 const BROWSERS: [&str; 4] = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 

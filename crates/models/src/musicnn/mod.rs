@@ -386,6 +386,7 @@ impl Musicnn {
 }
 
 /// Which of musicnn's outputs a genre head learns from.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum EmbeddingLayer {
@@ -439,6 +440,7 @@ impl FromStr for EmbeddingLayer {
 }
 
 /// The pretrained weights a transfer model starts from.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MusicnnSource {

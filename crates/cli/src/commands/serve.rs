@@ -1,4 +1,5 @@
-//! `cargo xtask serve [--host H] [--port P] [--model M]... [--max-upload-mb N] [--workers W] [--queue Q]`
+//! `genre serve [--host H] [--port P] [--model M]... [--max-upload-mb N] [--workers W] [--queue Q]
+//! [--device D]`
 //!
 //! The web app of `crates/web` (page and JSON API) on a socket, with both bundled
 //! models by default (`gtzan` first, the page's default; `emotify`).
@@ -8,8 +9,38 @@ use std::process::ExitCode;
 use anyhow::Context;
 use models::DeviceKind;
 
-use crate::cli::ServeArgs;
+use crate::args::default_threads;
+use crate::bundled::ModelChoice;
 
+/// `genre serve`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// The models the page offers, the first its default: bundled names (`gtzan`,
+    /// `emotify`) or model files; repeat the option for more than one.
+    #[arg(long = "model", default_values = ["gtzan", "emotify"], value_name = "NAME|FILE")]
+    pub models: Vec<ModelChoice>,
+    /// Largest upload, MB (over it: 413).
+    #[arg(long, default_value_t = 50)]
+    pub max_upload_mb: usize,
+    /// Inferences at once (default: the machine's cores).
+    #[arg(long, default_value_t = default_threads())]
+    pub workers: usize,
+    /// Requests that may wait for a worker (more: 503).
+    #[arg(long, default_value_t = 16)]
+    pub queue: usize,
+    /// Where the models run (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+}
+
+/// Runs `genre serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Each model is named by its bundled name or file stem; two runs' `model.gmdl` files
     // would share a stem, so a repeated name becomes the path as given.
@@ -25,7 +56,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         queue: args.queue,
         ..web::Limits::default()
     };
-    let state = web::AppState::with_models(models, DeviceKind::Cpu, limits)?;
+    let state = web::AppState::with_models(models, args.device, limits)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);

@@ -1,13 +1,29 @@
-//! `cargo xtask eda --data DIR [--out DIR] [--threads T]`
+//! `genre eda --data DIR [--out DIR] [--threads T]`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dataset::TrackIndex;
 use dsp::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::EdaArgs;
+use crate::args::default_threads;
 
+/// `genre eda`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct EdaArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder: `index.html` and `validation.json`.
+    #[arg(long, default_value = "out/eda")]
+    pub out: PathBuf,
+    /// Worker threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre eda`.
 pub fn run(args: EdaArgs) -> anyhow::Result<ExitCode> {
     let index = TrackIndex::open(&args.data)?;
     let bar = ProgressBar::new(2 * index.tracks().len() as u64)

@@ -1,12 +1,28 @@
-//! `cargo xtask validate --data DIR [--out FILE.json] [--threads T]`
+//! `genre validate --data DIR [--out FILE.json] [--threads T]`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dataset::TrackIndex;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::ValidateArgs;
+use crate::args::default_threads;
 
+/// `genre validate`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The collection: GTZAN (either layout) or any <root>/<genre>/<audio> folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "out/validation.json")]
+    pub out: PathBuf,
+    /// Decoding threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre validate`.
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let index = TrackIndex::open(&args.data)?;
     eprintln!(

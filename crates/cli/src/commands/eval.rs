@@ -1,4 +1,4 @@
-//! `cargo xtask eval --model MODEL --data DIR [split options] --out DIR [--whole-track]`
+//! `genre eval --model MODEL --data DIR [split options] --out DIR [--whole-track] [--device D]`
 //!
 //! Segment-level and track-level accuracy (always labelled which is which), per-class
 //! precision / recall / F1 and the confusion matrix (tracks, mean aggregation), track
@@ -6,6 +6,7 @@
 //! and CSV.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dataset::TrackIndex;
@@ -14,15 +15,47 @@ use dataset::segments::SegmentSet;
 use dsp::Coverage;
 use eval::{ClassificationReport, expected_calibration_error};
 use models::DeviceKind;
-use models::checkpoint::Checkpoint;
 use models::infer::{Aggregation, Classifier, argmax};
 
-use crate::cli::EvalArgs;
+use crate::args::{SplitOptions, default_threads, use_threads};
+use crate::bundled::ModelChoice;
 
+/// `genre eval`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// A bundled model (`gtzan`, `emotify`) or a model file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub model: ModelChoice,
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Which tracks to evaluate (the split's test set).
+    #[command(flatten)]
+    pub split: SplitOptions,
+    /// Output folder: report.md, report.html, report.json, confusion.csv, confusion.png, reliability.png.
+    #[arg(long, default_value = "out/eval")]
+    pub out: PathBuf,
+    /// The feature cache folder.
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
+    /// Classify every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Where the model runs (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// CPU threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let kind = DeviceKind::Cpu;
+    use_threads(args.threads)?;
+    let kind = args.device;
     let device = kind.device()?;
-    let classifier = Classifier::new(Checkpoint::load(&args.model)?, &device)?;
+    let classifier = Classifier::new(args.model.load()?, &device)?;
     let labels = classifier.labels().to_vec();
     let index = TrackIndex::open(&args.data)?;
     anyhow::ensure!(
@@ -60,7 +93,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 
     std::fs::create_dir_all(&args.out)?;
     let mut md = String::new();
-    let _ = writeln!(md, "# Evaluation of {}\n", args.model.display());
+    let _ = writeln!(md, "# Evaluation of {}\n", args.model);
     let _ = writeln!(
         md,
         "Data {} ({} test tracks, {} segments: {}), device {}.\n",
@@ -97,7 +130,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     })?;
     let json = serde_json::json!({
-        "model": args.model.display().to_string(),
+        "model": args.model.to_string(),
         "device": kind.describe(),
         "labels": labels,
         "whole_track": args.whole_track,

@@ -1,11 +1,12 @@
-//! `cargo xtask embed --data DIR [--model msd|mtt] [--layer pools|penultimate|taggram]
-//! [--whole-track] --out DIR`
+//! `genre embed --data DIR [--model msd|mtt] [--layer pools|penultimate|taggram]
+//! [--whole-track] [--device D] --out DIR`
 //!
 //! Runs every segment of a collection through the frozen pretrained musicnn tagger and
 //! writes `DIR/embeddings.npy` (f32 `[segments, E]`) and `DIR/segments.csv` (one line
 //! per row: `row,track,genre,segment,start_s`), for a classifier of your own. The
 //! embeddings are cached like the transfer models' (`--cache-dir`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -16,12 +17,43 @@ use dsp::Coverage;
 use models::DeviceKind;
 use models::musicnn::{EmbeddingCache, EmbeddingLayer, MusicnnSource, embed_set};
 
-use crate::cli::EmbedArgs;
+use crate::args::{default_threads, use_threads};
 
+/// `genre embed`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// The collection (folder-per-genre or GTZAN layout).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The pretrained tagger.
+    #[arg(long, value_enum, default_value_t = MusicnnSource::Msd)]
+    pub model: MusicnnSource,
+    /// The layer whose values become the embedding.
+    #[arg(long, value_enum, default_value_t = EmbeddingLayer::Pools)]
+    pub layer: EmbeddingLayer,
+    /// Every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Output folder.
+    #[arg(long, default_value = "out/embed")]
+    pub out: PathBuf,
+    /// The feature (and embedding) cache folder.
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
+    /// Where the tagger runs (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// CPU threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre embed`.
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
-    let source: MusicnnSource = args.model.parse().map_err(anyhow::Error::msg)?;
-    let layer: EmbeddingLayer = args.layer.parse().map_err(anyhow::Error::msg)?;
-    let device = DeviceKind::Cpu.device()?;
+    use_threads(args.threads)?;
+    let (source, layer) = (args.model, args.layer);
+    let device = args.device.device()?;
     let index = TrackIndex::open(&args.data)?;
     let config = dsp::FeatureConfig::musicnn();
     let segment_seconds = config.segment_seconds();
@@ -30,7 +62,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let all: Vec<usize> = (0..index.tracks().len()).collect();
     let started = std::time::Instant::now();
     let set = SegmentSet::load(&cache, &index, &all, coverage)?;
-    let tagger = models::musicnn::load_pretrained(source, &device)?;
+    let tagger = crate::pretrained::tagger(source, &device)?;
     let embeddings = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &tagger);
     let embedded = embed_set(&tagger, &set, layer, 32, &device, Some(&embeddings));
 

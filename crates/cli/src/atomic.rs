@@ -6,23 +6,22 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Writes what `fill` produces to `path`, atomically.
+/// Writes what `fill` produces to `path`, atomically: a `tempfile` named after it in
+/// the same folder, synced, then renamed over it (removed instead if anything fails).
 pub fn write(path: &Path, fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
     let name = path.file_name().context("output path has no file name")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut writer = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir)?;
+        let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
         fill(&mut writer)?;
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+        writer.flush()?;
+        drop(writer);
+        tmp.as_file().sync_all()?;
+        tmp.persist(path)?;
         anyhow::Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
     result.with_context(|| format!("{}: cannot write", path.display()))
 }
 

@@ -1,33 +1,79 @@
-//! `cargo xtask tags AUDIO [--model msd|mtt] [--top K] [--out DIR]`
+//! `genre tags AUDIO [--model msd|mtt|msd-vgg|mtt-vgg] [--top K] [--out DIR] [--device D]`
 //!
 //! Zero-shot tagging with pretrained musicnn (or the package's VGG baseline) over the whole file, one 3 s patch at a
 //! time: the top tags on average, the top three of every patch, and optionally the
 //! taggram as a picture (top tags x time) and a CSV of every tag.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use burn::prelude::*;
 use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 use models::DeviceKind;
-use models::musicnn::{MusicnnSource, load_pretrained, tag_names};
+use models::musicnn::{MusicnnSource, tag_names};
 
-use crate::cli::TagsArgs;
+use crate::args::{default_threads, use_threads};
 
+/// The pretrained taggers `tags` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tagger {
+    /// musicnn trained on the Million Song Dataset's 50 most common tags.
+    Msd,
+    /// musicnn trained on MagnaTagATune's 50 most common tags.
+    Mtt,
+    /// The musicnn package's VGG baseline, Million Song Dataset tags.
+    MsdVgg,
+    /// The musicnn package's VGG baseline, MagnaTagATune tags.
+    MttVgg,
+}
+
+impl Tagger {
+    /// Whose tags, and whether the VGG baseline.
+    fn source(self) -> (MusicnnSource, bool) {
+        match self {
+            Tagger::Msd => (MusicnnSource::Msd, false),
+            Tagger::Mtt => (MusicnnSource::Mtt, false),
+            Tagger::MsdVgg => (MusicnnSource::Msd, true),
+            Tagger::MttVgg => (MusicnnSource::Mtt, true),
+        }
+    }
+}
+
+/// `genre tags`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct TagsArgs {
+    /// The audio file.
+    pub audio: PathBuf,
+    /// Which pretrained tagger.
+    #[arg(long, value_enum, default_value_t = Tagger::Msd)]
+    pub model: Tagger,
+    /// How many tags to print and draw.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Folder for taggram.png and taggram.csv (every tag, every 3 s patch).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where the tagger runs (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// CPU threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre tags`.
 pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
-    // `msd`, `mtt` (musicnn) or `msd-vgg`, `mtt-vgg` (the package's VGG baselines).
-    let (name, vgg) = match args.model.strip_suffix("-vgg") {
-        Some(name) => (name, true),
-        None => (args.model.as_str(), false),
-    };
-    let source: MusicnnSource = name.parse().map_err(anyhow::Error::msg)?;
-    let kind = DeviceKind::Cpu;
+    use_threads(args.threads)?;
+    let (source, vgg) = args.model.source();
+    let kind = args.device;
     let device = kind.device()?;
     let tagger: Box<dyn Fn(Tensor<3>) -> Tensor<2>> = if vgg {
-        let model = models::musicnn_vgg::load_pretrained_vgg(source, &device)?;
+        let model = crate::pretrained::vgg(source, &device)?;
         Box::new(move |x| model.forward(x))
     } else {
-        let model = load_pretrained(source, &device)?;
+        let model = crate::pretrained::tagger(source, &device)?;
         Box::new(move |x| model.forward(x))
     };
     let label = format!("{}{}", if vgg { "vgg-" } else { "musicnn-" }, source.name());

@@ -1,5 +1,5 @@
-//! `cargo xtask explain AUDIO [--model MODEL] --method M|all --segment I|all
-//! --target GENRE|predicted [--whole-track | --first-30s] --out DIR`
+//! `genre explain AUDIO [--model MODEL] [--method M,...] [--segment I|all]
+//! [--target GENRE|predicted] [--whole-track | --first-30s] [--device D] --out DIR`
 //!
 //! Writes `DIR/<method>.npy` (f32 `[n_mels, n_frames]` for one segment, `[N, ...]` for
 //! all), `DIR/<method>.png` (the map over the spectrogram), `DIR/explain.png` (input
@@ -7,6 +7,7 @@
 //! method: target probability as the most-attributed cells are removed), and prints
 //! the time each method took and its deletion area.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -14,18 +15,56 @@ use dsp::{FeatureExtractor, FeatureScale};
 use models::DeviceKind;
 use xai::{Attribution, Explainer, Method};
 
-use crate::cli::ExplainArgs;
+use crate::args::{ReadsArgs, default_threads, use_threads};
+use crate::bundled::ModelChoice;
 
+/// `genre explain`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The audio file.
+    pub audio: PathBuf,
+    /// What of the file the model reads.
+    #[command(flatten)]
+    pub reads: ReadsArgs,
+    /// A bundled model, `gtzan` (GTZAN's ten genres, the default) or `emotify` (four
+    /// genres), or a model file (from `train`, `import-torch` or `bundle`).
+    #[arg(long, default_value = "gtzan", value_name = "NAME|FILE")]
+    pub model: ModelChoice,
+    /// The methods, comma-separated (default: all three).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = Method::ALL)]
+    pub method: Vec<Method>,
+    /// Which 3 s segment (0-based), or `all`.
+    #[arg(long, default_value = "0")]
+    pub segment: String,
+    /// The genre to explain, or `predicted` (per segment).
+    #[arg(long, default_value = "predicted")]
+    pub target: String,
+    /// Output folder: <method>.npy ([n_mels, n_frames], or [N, n_mels, n_frames] for
+    /// all segments), <method>.png, explain.png (side by side), deletion.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Steps of the deletion curve (0 skips it).
+    #[arg(long, default_value_t = 20)]
+    pub deletion_steps: usize,
+    /// Where the model runs (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// CPU threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre explain`.
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
-    let kind = DeviceKind::Cpu;
+    use_threads(args.threads)?;
+    let kind = args.device;
     let device = kind.device()?;
     let checkpoint = args.model.load()?;
     let config = checkpoint.header.features.clone();
     let explainer = Explainer::new(&checkpoint, &device)?;
-    let methods: Vec<Method> = match args.method.as_str() {
-        "all" => Method::ALL.to_vec(),
-        m => vec![m.parse().map_err(anyhow::Error::msg)?],
-    };
+    let mut methods = args.method.clone();
+    methods.dedup();
     let coverage = checkpoint.header.coverage(args.reads.whole_track());
     let features =
         FeatureExtractor::new(config.clone())?.extract_with(&args.audio, coverage, FeatureScale::Standardized)?;

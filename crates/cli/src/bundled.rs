@@ -1,6 +1,6 @@
 //! The models that ship inside the binary, and what `--model` names: a bundled model
 //! by name (`gtzan`, the default, or `emotify`), or else a model file. Each bundled
-//! model is made by `cargo xtask bundle` from a `cargo xtask train` run (README says
+//! model is made by `cargo xtask bundle` from a `genre train` run (README says
 //! what each was trained on and how well it does).
 
 use std::path::{Path, PathBuf};
@@ -38,7 +38,7 @@ impl BundledModel {
 
     /// Where `cargo xtask bundle` stores it in the source tree.
     pub fn asset_path(self) -> PathBuf {
-        Path::new("xtask/assets").join(format!("{}.gmdl", self.name()))
+        Path::new("crates/cli/assets").join(format!("{}.gmdl", self.name()))
     }
 
     /// Its checkpoint.

@@ -1,4 +1,4 @@
-//! `cargo xtask compare RUN_DIR... [--out table.md]`
+//! `genre compare RUN_DIR... [--out table.md]`
 //!
 //! One row per model variant (data set, architecture, musicnn embedding, whole-track
 //! training): test accuracy at segment and track level as mean ± standard deviation
@@ -9,12 +9,22 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use models::checkpoint::Checkpoint;
 
-use crate::cli::CompareArgs;
+/// `genre compare`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Run folders written by `train` (each with result.json and model.gmdl).
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Also write the table as Markdown here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
 #[derive(Default)]
 struct Group {
@@ -25,6 +35,7 @@ struct Group {
     latency_ms: f64,
 }
 
+/// Runs `genre compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for run in &args.runs {

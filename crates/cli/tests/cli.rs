@@ -4,24 +4,24 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn xtask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+fn genre() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_genre"))
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// A fresh folder for one test, removed on drop.
 fn scratch(name: &str) -> scratch_dir::ScratchDir {
-    scratch_dir::ScratchDir::new(&format!("xtask-cli-{name}"))
+    scratch_dir::ScratchDir::new(&format!("genre-cli-{name}"))
 }
 
 #[test]
 fn features_writes_a_npy_of_the_right_shape() {
     let dir = scratch("features");
     let out = dir.join("f.npy");
-    let status = xtask()
+    let status = genre()
         .args(["features"])
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .arg("--out")
@@ -36,7 +36,7 @@ fn features_writes_a_npy_of_the_right_shape() {
     assert_eq!(bytes.len() % 64, (10 * 128 * 130 * 4) % 64);
 
     let whole = dir.join("whole.npy");
-    let status = xtask()
+    let status = genre()
         .args(["features", "--whole-track", "--db"])
         .arg(fixtures().join("audio/tones_22050_pcm16.wav"))
         .arg("--out")
@@ -58,7 +58,7 @@ fn broken_audio_fails_with_one_line_and_writes_nothing() {
         let input = dir.join(name);
         std::fs::write(&input, bytes).unwrap();
         let out = dir.join(format!("{name}.npy"));
-        let result = xtask().arg("features").arg(&input).arg("--out").arg(&out).output().unwrap();
+        let result = genre().arg("features").arg(&input).arg("--out").arg(&out).output().unwrap();
         assert!(!result.status.success(), "{name} was accepted");
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: {stderr}");
@@ -72,7 +72,7 @@ fn broken_audio_fails_with_one_line_and_writes_nothing() {
 fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     let dir = scratch("predict");
     let model = dir.join("m.gmdl");
-    let status = xtask()
+    let status = genre()
         .arg("import-torch")
         .arg(fixtures().join("models/crnn-bigru.pt"))
         .args(["--arch", "crnn-bigru", "--labels", "classical,electronic,pop,rock", "--out"])
@@ -84,7 +84,7 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     std::fs::write(&broken, b"OggS but not really").unwrap();
     let no_audio = dir.join("no_audio");
     std::fs::create_dir(&no_audio).unwrap();
-    let out = xtask()
+    let out = genre()
         .arg("predict")
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .arg(&broken)
@@ -139,7 +139,7 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     let data = dir.join("data");
     collection_of(&data, &["ambient", "noise", "tones"], 4);
     let run = dir.join("run");
-    let out = xtask()
+    let out = genre()
         .args(["train", "--epochs", "1", "--fractions", "0.5,0.25,0.25", "--threads", "1"])
         .args(["--spec-augment", "--reduce-lr-on-plateau", "--data"])
         .arg(&data)
@@ -165,7 +165,7 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["spec_augment"]["time_masks"], 2);
     assert_eq!(config["reduce_lr_on_plateau"]["patience"], 3);
-    let predicted = xtask()
+    let predicted = genre()
         .arg("predict")
         .arg(data.join("tones/0.wav"))
         .arg("--model")
@@ -176,7 +176,7 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     // eval on the same split: the first 30 s by default, every segment with --whole-track.
     for (flag, coverage) in [(None, "the first 30 s"), (Some("--whole-track"), "every 3 s segment")] {
         let report = dir.join("eval");
-        let evaluated = xtask()
+        let evaluated = genre()
             .args(["eval", "--fractions", "0.5,0.25,0.25", "--data"])
             .arg(&data)
             .arg("--model")
@@ -204,7 +204,7 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
     collection_of(&data, &["blues", "jazz", "reggae"], 3);
     collection_of(&extra, &["electronic", "jazz"], 2);
     let run = dir.join("run");
-    let out = xtask()
+    let out = genre()
         .args(["train", "--arch", "musicnn-dual", "--epochs", "2", "--fractions", "0.67,0,0.33", "--refit"])
         .args(["--whole-track", "--test-whole-track", "--weight-tracks-equally", "--tag-prior", "0.5"])
         .arg("--data")
@@ -228,7 +228,7 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
     );
     assert_eq!(result["test_tracks"], 3);
     // The saved model carries the prior: `predict` reads it back and answers in three genres.
-    let predicted = xtask()
+    let predicted = genre()
         .arg("predict")
         .arg(data.join("jazz/0.wav"))
         .args(["--format", "json", "--model"])
@@ -239,7 +239,7 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
     let v: serde_json::Value = serde_json::from_slice(&predicted.stdout).unwrap();
     assert_eq!(v["labels"], serde_json::json!(["blues", "jazz", "reggae"]));
     // A prior needs a genre a tag names, and the dual model.
-    let refused = xtask()
+    let refused = genre()
         .args(["train", "--arch", "crnn-bigru", "--epochs", "1", "--tag-prior", "0.5", "--data"])
         .arg(&data)
         .arg("--out")
@@ -252,7 +252,9 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
 
 #[test]
 fn predict_without_a_model_uses_the_bundled_one() {
-    let out = xtask()
+    let elsewhere = scratch("predict-cwd");
+    let out = genre()
+        .current_dir(&elsewhere)
         .arg("predict")
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .args(["--format", "json"])
@@ -267,7 +269,7 @@ fn predict_without_a_model_uses_the_bundled_one() {
     // trained on whole clips, so it reads the whole 4.5 s file (one full patch and
     // the zero-padded rest) unless told `--first-30s` (ten, the last eight silent).
     assert_eq!(v["segments"].as_array().unwrap().len(), 2);
-    let out = xtask()
+    let out = genre()
         .arg("predict")
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .args(["--format", "json", "--first-30s"])
@@ -283,7 +285,7 @@ const GTZAN_GENRES: [&str; 10] =
 
 /// `predict --model NAME --format json` of the FLAC fixture: the exit status and the labels.
 fn labels_of(model: &str) -> (bool, serde_json::Value, String) {
-    let out = xtask()
+    let out = genre()
         .arg("predict")
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .args(["--format", "json", "--model", model])
@@ -317,7 +319,7 @@ fn model_names_the_bundled_models_and_an_unknown_name_lists_them() {
 #[test]
 fn explain_writes_maps_pictures_and_deletion_curves() {
     let dir = scratch("explain");
-    let out = xtask()
+    let out = genre()
         .arg("explain")
         .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
         .args(["--method", "grad-cam", "--segment", "1", "--target", "rock", "--deletion-steps", "4", "--out"])
@@ -334,7 +336,7 @@ fn explain_writes_maps_pictures_and_deletion_curves() {
     assert_eq!(csv.lines().count(), 1 + 5, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("1,grad-cam,rock,0.0000,"), "{csv}");
 
-    let wrong = xtask()
+    let wrong = genre()
         .arg("explain")
         .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
         .args(["--target", "electronic", "--out"])
@@ -348,7 +350,11 @@ fn explain_writes_maps_pictures_and_deletion_curves() {
 #[test]
 fn tags_prints_the_taggram_and_draws_it() {
     let dir = scratch("tags");
-    let out = xtask()
+    // From an empty folder, with no weights folder named: the taggers are inside the binary.
+    let elsewhere = scratch("tags-cwd");
+    let out = genre()
+        .current_dir(&elsewhere)
+        .env_remove("GENRE_MUSICNN_WEIGHTS")
         .arg("tags")
         .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
         .args(["--model", "mtt", "--top", "5", "--out"])

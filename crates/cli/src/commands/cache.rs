@@ -1,5 +1,6 @@
-//! `cargo xtask cache --data DIR [--cache-dir DIR] [--whole-track] [--threads T]`
+//! `genre cache --data DIR [--cache-dir DIR] [--whole-track] [--threads T]`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -8,8 +9,26 @@ use dataset::cache::FeatureCache;
 use dsp::{Coverage, FeatureConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::CacheArgs;
+use crate::args::default_threads;
 
+/// `genre cache`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct CacheArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The cache folder (one sub-folder per feature configuration).
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
+    /// Every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Worker threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+}
+
+/// Runs `genre cache`.
 pub fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
     let index = TrackIndex::open(&args.data)?;
     let cache = FeatureCache::open(&args.cache_dir, FeatureConfig::default())?;

@@ -1,15 +1,35 @@
-//! `cargo xtask import-torch STATE_DICT.pt --arch A --labels a,b,... --out MODEL`
+//! `genre import-torch STATE_DICT.pt --arch A --labels a,b,... --out MODEL`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use models::checkpoint::{Checkpoint, Precision};
 use models::{Architecture, DeviceKind, StateDict};
 
-use crate::cli::ImportTorchArgs;
+/// `genre import-torch`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct ImportTorchArgs {
+    /// A PyTorch state_dict (`torch.save(model.state_dict())`, or wrapped as {"state_dict": ...}).
+    pub state_dict: PathBuf,
+    /// The original's architecture the state_dict belongs to.
+    #[arg(long, value_enum)]
+    pub arch: Architecture,
+    /// Genre names in the model's output order, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub labels: Vec<String>,
+    /// The model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
 
+/// Runs `genre import-torch`.
 pub fn run(args: ImportTorchArgs) -> anyhow::Result<ExitCode> {
-    let arch: Architecture = args.arch.parse().map_err(anyhow::Error::msg)?;
+    let arch = args.arch;
+    anyhow::ensure!(
+        arch.musicnn_source().is_none(),
+        "--arch {arch}: import-torch reads the original's architectures (crnn-bigru, crnn-bilstm, transformer)"
+    );
     let device = DeviceKind::Cpu.device()?;
     let dict = StateDict::read_pytorch(&args.state_dict)?;
     let config = arch.default_config(args.labels.len());

@@ -1,4 +1,4 @@
-//! `cargo xtask train --data DIR --arch A --out RUN_DIR [--strategy stratified|k-fold ...]`
+//! `genre train --data DIR --arch A --out RUN_DIR [--strategy stratified|k-fold ...] [--device D]`
 //!
 //! Splits by track, reads features through the cache, trains with the original's
 //! recipe, and writes per-epoch metrics (CSV), a checkpoint every epoch, the best
@@ -13,6 +13,7 @@
 //! `--refit` trains on train + valid for a fixed number of epochs.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -30,12 +31,91 @@ use models::musicnn::{
 use models::train::{TrainingConfig, evaluate};
 use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
 
-use crate::cli::{SplitStrategy, TrainArgs};
+use crate::args::{SplitOptions, SplitStrategy, default_threads, use_threads};
 
+/// `genre train`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The architecture: one of the original's three, or a genre head on pretrained
+    /// musicnn (musicnn-dual reads both taggers, as the bundled models do).
+    #[arg(long, value_enum, default_value_t = Architecture::CrnnBigru)]
+    pub arch: Architecture,
+    /// For musicnn-*: the layer the head learns from; default pools, and
+    /// penultimate-taggram for musicnn-dual.
+    #[arg(long, value_enum)]
+    pub embedding: Option<EmbeddingLayer>,
+    /// Train on the train and validation tracks together for exactly --epochs epochs,
+    /// without early stopping (the recipe of musicnn-dual: `docs/musicnn.md`).
+    #[arg(long)]
+    pub refit: bool,
+    /// Another folder-per-genre collection whose tracks join the training set only (never
+    /// validation or test), under the genres of --data that they share; tracks of other
+    /// genres are left out. Repeat for more than one.
+    #[arg(long, value_name = "DIR")]
+    pub extra_train: Vec<PathBuf>,
+    /// The run folder: metrics.csv, last.gmdl (every epoch), state/ (for --resume),
+    /// model.gmdl (best), result.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How to split (its --seed also seeds the weights and the shuffles).
+    #[command(flatten)]
+    pub split: SplitOptions,
+    /// At most this many epochs.
+    #[arg(long, default_value_t = 60)]
+    pub epochs: usize,
+    /// Early-stopping patience in epochs.
+    #[arg(long, default_value_t = 7)]
+    pub patience: usize,
+    /// Segments per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Train on every 3 s segment of each track instead of the first 30 s.
+    #[arg(long)]
+    pub whole_track: bool,
+    /// Test on every 3 s segment of each track too (the test set reads the first 30 s
+    /// otherwise, so runs with and without --whole-track compare directly).
+    #[arg(long)]
+    pub test_whole_track: bool,
+    /// Halve the learning rate after 3 epochs without a better validation loss
+    /// (PyTorch's ReduceLROnPlateau).
+    #[arg(long)]
+    pub reduce_lr_on_plateau: bool,
+    /// SpecAugment-style masking of training segments: two time masks of up to 13
+    /// frames and two frequency masks of up to 12 mel bins (spectrogram models only).
+    #[arg(long)]
+    pub spec_augment: bool,
+    /// Weigh each training track equally in the loss, however many segments it has (a
+    /// 2 s excerpt as much as a 30 s clip); by default each segment counts once.
+    #[arg(long)]
+    pub weight_tracks_equally: bool,
+    /// musicnn-dual: fuse the taggers' own genre tags into the saved model's output with
+    /// this weight (probabilities ∝ head^(1-w) · tags^w; `docs/gtzan.md`). Genres are
+    /// matched to tags by GTZAN's names; a genre no tag names gets the mean tag score.
+    #[arg(long, value_name = "WEIGHT")]
+    pub tag_prior: Option<f64>,
+    /// Continue a stopped run in --out from its last finished epoch.
+    #[arg(long)]
+    pub resume: bool,
+    /// The feature cache folder.
+    #[arg(long, default_value = "cache")]
+    pub cache_dir: PathBuf,
+    /// CPU threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+    /// Where the model trains (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+}
+
+/// Runs `genre train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let arch: Architecture = args.arch.parse().map_err(anyhow::Error::msg)?;
-    rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global().context("cannot size the thread pool")?;
-    let kind = DeviceKind::Cpu;
+    let arch = args.arch;
+    use_threads(args.threads)?;
+    let kind = args.device;
     let device = kind.device()?;
     let index = TrackIndex::open(&args.data)?;
     let (mut sets, _missing) = super::split::make(&index, &args.split)?;
@@ -88,10 +168,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut tagger: Option<FrozenTaggers> = None;
     let mut raw_test_set: Option<(TagPriorConfig, SegmentSet)> = None;
     if let Some(source) = arch.musicnn_source() {
-        let layer: EmbeddingLayer = match &args.embedding {
-            Some(name) => name.parse().map_err(anyhow::Error::msg)?,
-            None => arch.default_embedding(),
-        };
+        let layer = args.embedding.unwrap_or(arch.default_embedding());
         let labels = index.labels().len();
         let mut transfer = match arch.musicnn_partner() {
             Some(_) => MusicnnTransferConfig::dual(labels, layer),
@@ -115,7 +192,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         // Each tagger embeds the feature sets; a second tagger's rows go beside the first's.
         let mut embedded: Option<[SegmentSet; 3]> = None;
         for source in std::iter::once(source).chain(arch.musicnn_partner()) {
-            let frozen = models::musicnn::load_pretrained(source, &device)?;
+            let frozen = crate::pretrained::tagger(source, &device)?;
             let cache = EmbeddingCache::new(args.cache_dir.join(format!("musicnn-{}", source.name())), &frozen);
             let parts = [&train_set, &valid_set, &test_set]
                 .map(|set| embed_set(&frozen, set, layer, 32, &device, Some(&cache)));

@@ -1,5 +1,6 @@
-//! `cargo xtask split --data DIR --strategy stratified|k-fold|lists|artist ...`
+//! `genre split --data DIR --strategy stratified|k-fold|lists|artist ...`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -7,7 +8,24 @@ use dataset::TrackIndex;
 use dataset::split::{self, Fractions, Groups, TrackSplit};
 use serde::Serialize;
 
-use crate::cli::{SplitArgs, SplitOptions, SplitStrategy};
+use crate::args::{SplitOptions, SplitStrategy};
+
+/// `genre split`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct SplitArgs {
+    /// The collection.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// How to split.
+    #[command(flatten)]
+    pub split: SplitOptions,
+    /// Where to write the split as JSON.
+    #[arg(long, default_value = "out/split.json")]
+    pub out: PathBuf,
+    /// Also write the sets as list files `DIR/{train,valid,test}_<list-kind>.txt`.
+    #[arg(long, value_name = "DIR")]
+    pub lists_out: Option<PathBuf>,
+}
 
 /// What `split` writes: the track ids of each set, and what was asked for.
 #[derive(Serialize)]
@@ -75,6 +93,7 @@ pub fn make(index: &TrackIndex, options: &SplitOptions) -> anyhow::Result<(Track
     })
 }
 
+/// Runs `genre split`.
 pub fn run(args: SplitArgs) -> anyhow::Result<ExitCode> {
     let index = TrackIndex::open(&args.data)?;
     let (sets, missing) = make(&index, &args.split)?;

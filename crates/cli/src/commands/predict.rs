@@ -1,17 +1,66 @@
-//! `cargo xtask predict FILE|DIR... [--model MODEL] [--top-k K] [--aggregate A]
-//! [--whole-track | --first-30s] [--format table|json|csv]`
+//! `genre predict FILE|DIR... [--model MODEL] [--top-k K] [--aggregate A]
+//! [--whole-track | --first-30s] [--format table|json|csv] [--device D]`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dsp::{Coverage, FeatureExtractor, FeatureScale};
 use models::DeviceKind;
 use models::infer::{Aggregation, Classifier, Prediction};
 
-use crate::cli::{OutputFormat, PredictArgs};
+use crate::args::{ReadsArgs, default_threads, use_threads};
+use crate::bundled::ModelChoice;
 
+/// Output formats of `predict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A readable table.
+    Table,
+    /// One JSON object per file per line.
+    Json,
+    /// One CSV row per file.
+    Csv,
+}
+
+/// `genre predict`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// Audio files or folders (walked for audio files).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// A bundled model, `gtzan` (GTZAN's ten genres, the default) or `emotify` (four
+    /// genres), or a model file (from `train`, `import-torch` or `bundle`).
+    #[arg(long, default_value = "gtzan", value_name = "NAME|FILE")]
+    pub model: ModelChoice,
+    /// How many genres to show.
+    #[arg(long, default_value_t = 3)]
+    pub top_k: usize,
+    /// How segment probabilities become the track's.
+    #[arg(long, value_enum, default_value_t = Aggregation::Mean)]
+    pub aggregate: Aggregation,
+    /// What of the file the model reads.
+    #[command(flatten)]
+    pub reads: ReadsArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Where the model runs (wgpu and cuda need the binary built with their cargo
+    /// feature).
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    /// CPU threads.
+    #[arg(long, default_value_t = default_threads())]
+    pub threads: usize,
+    /// Segments per inference batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+}
+
+/// Runs `genre predict`.
 pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
-    let aggregation: Aggregation = args.aggregate.parse().map_err(anyhow::Error::msg)?;
-    let kind: DeviceKind = args.device.parse().map_err(anyhow::Error::msg)?;
+    use_threads(args.threads)?;
+    let aggregation = args.aggregate;
+    let kind = args.device;
     let device = kind.device()?;
     let checkpoint = args.model.load()?;
     let classifier = Classifier::new(checkpoint, &device)?;
