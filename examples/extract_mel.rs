@@ -19,8 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{path}: features {:?}", features.shape());
 
     // 2. Per segment: the mean and range of the standardised values.
-    for i in 0..features.n_segments() {
-        let segment = features.segment(i);
+    for (i, segment) in (0..features.n_segments()).filter_map(|i| features.segment(i)).enumerate() {
         let (lo, hi) = segment.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         println!("  segment {i}: min {lo:+.2} max {hi:+.2}");
     }

@@ -71,7 +71,7 @@ impl SegmentSet {
         let t = self.starts.partition_point(|&s| s <= i) - 1;
         let (track, label, features) = &self.tracks[t];
         let segment = i - self.starts[t];
-        Some(SegmentItem { features: features.segment(segment), label: *label, track: *track, segment })
+        Some(SegmentItem { features: features.segment(segment)?, label: *label, track: *track, segment })
     }
 
     /// The `(track, label, features)` triples it was made of, for a set with more tracks.

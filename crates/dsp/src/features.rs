@@ -1,4 +1,4 @@
-//! The seed's features: ten standardised 128 x 130 log-mel segments per 30 s clip.
+//! The original's features: ten standardised 128 x 130 log-mel segments per 30 s clip.
 
 use std::path::Path;
 
@@ -42,21 +42,22 @@ pub struct FeatureConfig {
     /// Added to the standard deviation when standardising each segment.
     pub standardize_eps: f32,
     /// How the mel power is framed, scaled and cut; absent in older checkpoints, where
-    /// it means the seed's.
+    /// it means the original's.
     #[serde(default)]
     pub kind: FeatureKind,
 }
 
-/// The two feature recipes: the seed's standardised dB log-mel, and musicnn's
+/// The two feature recipes: the original's standardised dB log-mel, and musicnn's
 /// compressed log-mel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FeatureKind {
-    /// The seed's: each segment framed on its own (centred, zero-padded), then
+    /// The original's: each segment framed on its own (centred, zero-padded), then
     /// `power_to_db(ref=max, amin, top_db)` and, in [`FeatureScale::Standardized`],
     /// `(L - mean) / (std + eps)`. `1 + segment_samples / hop_length` frames.
     #[default]
-    SeedLogMel,
+    #[serde(alias = "seed-log-mel")]
+    OriginalLogMel,
     /// musicnn's (`musicnn.extractor.batch_data`): the clip is framed as a whole
     /// (centred, zero-padded at its start) and cut into patches of
     /// `segment_samples / hop_length` frames; each mel power is rounded to float16 and
@@ -82,7 +83,7 @@ impl Default for FeatureConfig {
             amin: 1e-10,
             top_db: Some(80.0),
             standardize_eps: 1e-8,
-            kind: FeatureKind::SeedLogMel,
+            kind: FeatureKind::OriginalLogMel,
         }
     }
 }
@@ -108,11 +109,11 @@ impl FeatureConfig {
         }
     }
 
-    /// Frames per segment: `1 + segment_samples / hop_length` for the seed's centred
+    /// Frames per segment: `1 + segment_samples / hop_length` for the original's centred
     /// segments, `segment_samples / hop_length` for musicnn's patches.
     pub fn n_frames(&self) -> usize {
         match self.kind {
-            FeatureKind::SeedLogMel => 1 + self.segment_samples / self.hop_length,
+            FeatureKind::OriginalLogMel => 1 + self.segment_samples / self.hop_length,
             FeatureKind::Musicnn => self.segment_samples / self.hop_length,
         }
     }
@@ -122,7 +123,9 @@ impl FeatureConfig {
         self.segment_samples as f64 / f64::from(self.sample_rate)
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks that the numbers make a usable extractor (a configuration read from a
+    /// file may hold anything): a [`DspError::Config`] saying which field is wrong.
+    pub fn validate(&self) -> Result<()> {
         let fail = |m: String| Err(DspError::Config(m));
         let nyquist = f64::from(self.sample_rate) / 2.0;
         let fmax = self.fmax.unwrap_or(nyquist);
@@ -137,8 +140,17 @@ impl FeatureConfig {
         if self.n_fft < 2 || self.hop_length == 0 || self.n_mels == 0 {
             return fail("n_fft must be at least 2, hop_length and n_mels positive".into());
         }
+        if self.n_fft > 1 << 16 || self.hop_length > self.n_fft || self.n_mels > 1024 {
+            return fail(format!(
+                "n_fft {} (at most 65,536), hop_length {} (at most n_fft) or n_mels {} (at most 1,024) too large",
+                self.n_fft, self.hop_length, self.n_mels
+            ));
+        }
         if self.segment_samples == 0 || self.segments_per_clip == 0 {
             return fail("segment_samples and segments_per_clip must be positive".into());
+        }
+        if self.segment_samples > 600 * self.sample_rate as usize || self.segments_per_clip > 10_000 {
+            return fail("segment_samples (at most 600 s) or segments_per_clip (at most 10,000) too large".into());
         }
         if !(self.fmin >= 0.0 && self.fmin < fmax && fmax <= nyquist) {
             return fail(format!("need 0 <= fmin < fmax <= {nyquist} Hz, got fmin {} and fmax {fmax}", self.fmin));
@@ -215,13 +227,11 @@ impl Features {
         &self.data
     }
 
-    /// The values of segment `i`, `[n_mels, n_frames]` row-major.
-    ///
-    /// # Panics
-    /// If `i >= n_segments()`.
-    pub fn segment(&self, i: usize) -> &[f32] {
+    /// The values of segment `i`, `[n_mels, n_frames]` row-major; `None` if
+    /// `i >= n_segments()`.
+    pub fn segment(&self, i: usize) -> Option<&[f32]> {
         let size = self.n_mels * self.n_frames;
-        &self.data[i * size..(i + 1) * size]
+        self.data.get(i.checked_mul(size)?..i.checked_add(1)?.checked_mul(size)?)
     }
 
     /// Whether every value is the same (true for no values): what silent audio (digital
@@ -330,10 +340,10 @@ impl FeatureExtractor {
     /// The features of `segment`, which follows the audio `previous` in the clip
     /// (empty for the first segment). musicnn frames the clip as a whole, so its
     /// first frame of a patch reaches `n_fft / 2` samples back into `previous`; the
-    /// seed's features frame each segment on its own and ignore `previous`.
+    /// original's features frame each segment on its own and ignore `previous`.
     pub fn segment_features_after(&self, previous: &[f32], segment: &[f32], scale: FeatureScale, out: &mut [f32]) {
         match self.config.kind {
-            FeatureKind::SeedLogMel => {
+            FeatureKind::OriginalLogMel => {
                 // Digital silence (the padding after a short file) is 0 in both scales,
                 // as in librosa: every bin equals the reference, then standardisation
                 // gives 0 / eps.

@@ -9,7 +9,7 @@
 //! | [`AudioDecoder`] | WAV, AU, FLAC, MP3, Ogg Vorbis, MP4/AAC to mono `f32` | `librosa.load(mono=True)` |
 //! | [`AudioStream`] | resampling to 22,050 Hz, block by block | `soxr_hq` resampling |
 //! | [`LogMelSpectrogram`] | STFT, Slaney mel bank, dB | `melspectrogram` + `power_to_db(ref=np.max)` |
-//! | [`FeatureExtractor`] | 10 x 3 s segments, standardised | the seed's `extract_features` |
+//! | [`FeatureExtractor`] | 10 x 3 s segments, standardised | the original's `extract_features` |
 //!
 //! Three lines give a model's input:
 //!

@@ -25,6 +25,7 @@ use plotters::style::colors::colormaps::{BlackWhite, ViridisRGB};
 
 /// Why a picture could not be drawn or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FigureError {
     /// Drawing or encoding failed.
     #[error("{path}: cannot draw the picture: {reason}")]

@@ -80,7 +80,7 @@ impl Architecture {
         }
     }
 
-    /// The features the architecture reads: the seed's log-mel, or musicnn's.
+    /// The features the architecture reads: the original's log-mel, or musicnn's.
     pub fn feature_config(self) -> dsp::FeatureConfig {
         match self.musicnn_source() {
             Some(_) => dsp::FeatureConfig::musicnn(),

@@ -101,8 +101,9 @@ impl Checkpoint {
         Checkpoint { header, weights }
     }
 
-    /// The model, on `device`.
+    /// The model, on `device`; an error if it cannot read its own features.
     pub fn model(&self, device: &Device) -> Result<GenreModel> {
+        self.header.model.validate_input(&self.header.features)?;
         self.header.model.load(&self.weights, device)
     }
 
@@ -151,6 +152,8 @@ impl Checkpoint {
         if header.format != FORMAT {
             return Err(fail(&format!("format {} (this build reads format {FORMAT})", header.format)));
         }
+        header.model.validate(header.labels.len()).map_err(|e| fail(&e.to_string()))?;
+        header.features.validate().map_err(|e| fail(&format!("feature configuration: {e}")))?;
         let width = match header.precision {
             Precision::F32 => 4,
             Precision::F16 => 2,
@@ -158,11 +161,11 @@ impl Checkpoint {
         let mut data = &body[12 + header_len..];
         let mut weights = StateDict::new();
         for entry in &tensors {
-            let n: usize = entry.shape.iter().product();
-            if data.len() < n * width {
+            let bytes = entry.shape.iter().try_fold(width, |acc: usize, &d| acc.checked_mul(d));
+            let Some(bytes) = bytes.filter(|&b| b <= data.len()) else {
                 return Err(fail(&format!("the values of {} are truncated", entry.name)));
-            }
-            let (chunk, rest) = data.split_at(n * width);
+            };
+            let (chunk, rest) = data.split_at(bytes);
             let values = match header.precision {
                 Precision::F32 => chunk.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
                 Precision::F16 => {

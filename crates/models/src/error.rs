@@ -44,6 +44,17 @@ pub enum ModelError {
     /// cargo feature or driver is missing.
     #[error("{0}")]
     Device(String),
+    /// A model configuration (read from a checkpoint, say) that no model can have.
+    #[error("model configuration: {field}: {reason}")]
+    Config {
+        /// The field, as named in the configuration.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A tensor could not be read back from its device (a GPU that failed, say).
+    #[error("cannot read a tensor back from the device: {0}")]
+    TensorRead(String),
     /// Model input of the wrong shape.
     #[error("model input must be [segments, {n_mels}, {n_frames}], got {got:?}")]
     Input {
@@ -58,3 +69,13 @@ pub enum ModelError {
 
 /// `Result` with [`ModelError`].
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;
+
+/// A tensor's values as `f32` on the host, a failure as [`ModelError::TensorRead`].
+pub(crate) fn read_f32<const D: usize>(tensor: burn::prelude::Tensor<D>) -> Result<Vec<f32>> {
+    tensor.into_data().try_into_vec_as::<f32>().map_err(|e| ModelError::TensorRead(format!("{e:?}")))
+}
+
+/// An integer tensor's values as `i64` on the host, a failure as [`ModelError::TensorRead`].
+pub(crate) fn read_i64<const D: usize>(tensor: burn::prelude::Tensor<D, burn::prelude::Int>) -> Result<Vec<i64>> {
+    tensor.into_data().try_into_vec_as::<i64>().map_err(|e| ModelError::TensorRead(format!("{e:?}")))
+}

@@ -137,7 +137,7 @@ impl Classifier {
             let end = (start + batch.max(1)).min(n);
             let values = features.as_slice()[start * mels * frames..end * mels * frames].to_vec();
             let x = Tensor::<3>::from_data(TensorData::new(values, [end - start, mels, frames]), &self.device);
-            let y = finish(self.model.forward(x)).into_data().try_into_vec_as::<f32>().unwrap_or_default();
+            let y = crate::error::read_f32(finish(self.model.forward(x)))?;
             out.extend(y.chunks(classes).map(<[f32]>::to_vec));
         }
         Ok(out)

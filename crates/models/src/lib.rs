@@ -41,6 +41,7 @@ pub mod musicnn_vgg;
 mod state_dict;
 pub mod train;
 pub mod transformer;
+mod validate;
 
 pub use arch::{Architecture, CamForward, GenreModel, ModelConfig};
 pub use device::DeviceKind;

@@ -172,10 +172,12 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// Values and shape of a tensor.
+/// Values and shape of a tensor. A parameter that cannot be read back from its device
+/// (a failed GPU) becomes NaNs of its shape, never an empty or zeroed tensor: a model
+/// saved from it gives NaN everywhere instead of plausible wrong answers.
 pub(crate) fn export<const D: usize>(tensor: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
     let shape = tensor.dims().to_vec();
-    let values = tensor.into_data().try_into_vec_as::<f32>().unwrap_or_default();
+    let values = crate::error::read_f32(tensor).unwrap_or_else(|_| vec![f32::NAN; shape.iter().product()]);
     (shape, values)
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, GenreModel, ModelConfig};
 use crate::data::{SegmentBatcher, SegmentExample};
-use crate::error::{ModelError, Result};
+use crate::error::{ModelError, Result, read_f32, read_i64};
 use crate::infer::argmax;
 
 /// The optimiser and its settings.
@@ -270,7 +270,7 @@ pub fn train(
                 }
             }
             let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, items, &autodiff);
-            let labels: Vec<i64> = batch.labels.clone().into_data().try_into_vec_as::<i64>().unwrap_or_default();
+            let labels = read_i64(batch.labels.clone())?;
             let logits = model.forward(batch.features);
             let loss = match &weights {
                 None => loss_fn.forward(logits.clone(), batch.labels),
@@ -281,12 +281,12 @@ pub fn train(
                 }
             };
             loss_sum += f64::from(scalar(loss.clone())) * chunk.len() as f64;
-            correct += count_correct(logits.inner(), &labels);
+            correct += count_correct(logits.inner(), &labels)?;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
         }
         let eval = model.valid();
-        let (valid_loss, valid_accuracy) = evaluate(&eval, valid, &batcher, device);
+        let (valid_loss, valid_accuracy) = evaluate(&eval, valid, &batcher, device)?;
         let metrics = EpochMetrics {
             epoch,
             train_loss: loss_sum / train.len().max(1) as f64,
@@ -441,23 +441,22 @@ impl ResumeState {
 }
 
 /// Mean cross-entropy and segment accuracy of `model` on `set`.
-pub fn evaluate(model: &GenreModel, set: &SegmentSet, batcher: &SegmentBatcher, device: &Device) -> (f64, f64) {
+pub fn evaluate(model: &GenreModel, set: &SegmentSet, batcher: &SegmentBatcher, device: &Device) -> Result<(f64, f64)> {
     let (mut loss, mut correct) = (0.0, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(64) {
         let items = examples(set, chunk);
         let batch = burn::data::dataloader::batcher::Batcher::batch(batcher, items, device);
-        let labels: Vec<i64> = batch.labels.into_data().try_into_vec_as::<i64>().unwrap_or_default();
+        let labels = read_i64(batch.labels)?;
         let logits = model.forward(batch.features);
-        correct += count_correct(logits.clone(), &labels);
-        let probabilities =
-            burn::tensor::activation::log_softmax(logits, 1).into_data().try_into_vec_as::<f32>().unwrap_or_default();
+        correct += count_correct(logits.clone(), &labels)?;
+        let probabilities = read_f32(burn::tensor::activation::log_softmax(logits, 1))?;
         let classes = probabilities.len() / labels.len().max(1);
         for (row, &label) in probabilities.chunks(classes.max(1)).zip(&labels) {
             loss -= f64::from(row[label as usize]);
         }
     }
-    (loss / set.len().max(1) as f64, correct as f64 / set.len().max(1) as f64)
+    Ok((loss / set.len().max(1) as f64, correct as f64 / set.len().max(1) as f64))
 }
 
 /// The segments at `indices` as training examples (borrowing the set, not cloning it).
@@ -469,10 +468,10 @@ fn examples(set: &SegmentSet, indices: &[usize]) -> Vec<SegmentExample> {
         .collect()
 }
 
-fn count_correct(logits: Tensor<2>, labels: &[i64]) -> usize {
-    let values = logits.into_data().try_into_vec_as::<f32>().unwrap_or_default();
+fn count_correct(logits: Tensor<2>, labels: &[i64]) -> Result<usize> {
+    let values = read_f32(logits)?;
     let classes = values.len() / labels.len().max(1);
-    values.chunks(classes.max(1)).zip(labels).filter(|(row, label)| argmax(row) == **label as usize).count()
+    Ok(values.chunks(classes.max(1)).zip(labels).filter(|(row, label)| argmax(row) == **label as usize).count())
 }
 
 fn scalar(t: Tensor<1>) -> f32 {

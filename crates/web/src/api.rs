@@ -67,7 +67,7 @@ pub(crate) async fn model(
         "segment_seconds": features.segment_seconds(),
         "sample_rate": features.sample_rate,
         "features": match features.kind {
-            FeatureKind::SeedLogMel => "log-mel (dB), standardised per segment",
+            FeatureKind::OriginalLogMel => "log-mel (dB), standardised per segment",
             FeatureKind::Musicnn => "musicnn log-compressed mel",
         },
         "methods": Method::ALL.map(Method::name),
@@ -301,7 +301,9 @@ impl AppState {
 impl crate::ServedModel {
     /// Explains one segment of `features`; the attribution and the explained class.
     fn explain_segment(&self, features: &Features, request: &ExplainRequest) -> Result<xai::Attribution, ApiError> {
-        let input = features.segment(request.segment);
+        let input = features
+            .segment(request.segment)
+            .ok_or_else(|| bad(format!("segment {}: the audio has {}", request.segment, features.n_segments())))?;
         let target = request.target.unwrap_or_else(|| self.explainer.predicted(input));
         self.explainer.explain(request.method, input, target).map_err(internal)
     }
@@ -340,13 +342,13 @@ pub(crate) async fn mel_picture(
         let columns = segments * frames;
         let mut values = vec![0.0f32; rows * columns];
         for s in 0..segments {
-            for (r, band) in analysis.decibels.segment(s).chunks_exact(frames).enumerate() {
+            for (r, band) in analysis.decibels.segment(s).unwrap_or_default().chunks_exact(frames).enumerate() {
                 values[r * columns + s * frames..r * columns + (s + 1) * frames].copy_from_slice(band);
             }
         }
         let (values, columns) = average_columns(&values, rows, columns, MEL_PICTURE_COLUMNS);
         let (title, bar) = match config.kind {
-            FeatureKind::SeedLogMel => ("log-mel spectrogram", "dB (re. segment max)"),
+            FeatureKind::OriginalLogMel => ("log-mel spectrogram", "dB (re. segment max)"),
             FeatureKind::Musicnn => ("log-compressed mel spectrogram (musicnn)", "log10(10000 x + 1)"),
         };
         let map = Heatmap::new(format!("{}: {title}", analysis.name), values, rows, columns)
@@ -401,7 +403,7 @@ pub(crate) async fn explain_picture(
             start + config.segment_seconds()
         );
         let maps = xai::explanation_heatmaps(
-            analysis.features.segment(request.segment),
+            analysis.features.segment(request.segment).ok_or_else(|| bad("no such segment"))?,
             &[attribution],
             config,
             start,

@@ -78,6 +78,7 @@ impl Default for Limits {
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WebError {
     /// The model could not be loaded.
     #[error(transparent)]
@@ -205,6 +206,19 @@ impl Drop for AppState {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.uploads);
     }
+}
+
+/// Serves the page and the API on `listener` until the process ends or the
+/// connection fails.
+///
+/// ```no_run
+/// # async fn run(state: std::sync::Arc<web::AppState>) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// web::serve(listener, state).await
+/// # }
+/// ```
+pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
 }
 
 /// The page and the API, with the upload limit.

@@ -37,6 +37,7 @@ pub use quadrature::{IntegrationRule, integration_points};
 
 /// Why an explanation could not be made.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum XaiError {
     /// The model could not be loaded.
     #[error(transparent)]
@@ -130,7 +131,7 @@ impl Default for IntegratedGradients {
     }
 }
 
-/// Settings of occlusion; the default is the issue's: 16 x 16 windows, stride 8,
+/// Settings of occlusion; the default: 16 x 16 windows, stride 8,
 /// baseline 0, 32 windows per forward pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Occlusion {

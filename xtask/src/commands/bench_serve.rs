@@ -57,7 +57,7 @@ pub fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}/api/predict", listener.local_addr()?);
-    runtime.spawn(async move { axum::serve(listener, web::router(state)).await });
+    runtime.spawn(web::serve(listener, state));
     println!(
         "{}: model {model_name}, server workers {}, {} requests with {} in flight",
         args.file.display(),

@@ -5,6 +5,11 @@
 //! or `chromium`, `chromium-browser`, `google-chrome` on `PATH`) or, on a Debian-like
 //! machine where it may, installs Debian's `chromium` package with apt-get, so that
 //! README's test command works on a fresh machine.
+//!
+//! Then the GPU code path: `genre-xai`'s `tests/wgpu.rs` built with Burn's wgpu backend
+//! compares predictions, explanations and a training step with the CPU's. It needs a
+//! Vulkan driver; with no GPU, Mesa's CPU-emulated one (lavapipe, Debian's
+//! `mesa-vulkan-drivers`), found or installed the same way as Chromium.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -33,7 +38,55 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     // Doc tests are not part of --all-targets.
     let doc_status =
         Command::new(&cargo).args(["test", "--workspace", "--doc"]).status().context("cannot run cargo test --doc")?;
-    Ok(if status.success() && doc_status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    find_or_install_vulkan_driver()?;
+    // One test at a time: each fills the emulated GPU's threads by itself. The tests
+    // append their figures to a report, printed here for CI's log.
+    let report = std::env::temp_dir().join(format!("genre-wgpu-report-{}.txt", std::process::id()));
+    let gpu_status = Command::new(&cargo)
+        .args(["test", "-p", "genre-xai", "--features", "wgpu", "--test", "wgpu", "--", "--test-threads=1"])
+        .env("GENRE_WGPU_REPORT", &report)
+        .status()
+        .context("cannot run the wgpu tests")?;
+    if let Ok(figures) = std::fs::read_to_string(&report) {
+        println!("wgpu against cpu (Mesa's lavapipe):\n{figures}");
+        let _ = std::fs::remove_file(&report);
+    }
+    let all = [status, doc_status, gpu_status];
+    Ok(if all.iter().all(|s| s.success()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Where Vulkan loaders look for installed drivers' manifests.
+const VULKAN_ICD_DIRS: [&str; 2] = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
+
+fn vulkan_driver_installed() -> bool {
+    VULKAN_ICD_DIRS.iter().any(|dir| std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()))
+}
+
+/// A Vulkan driver for the wgpu tests: any installed one, else Mesa's (with lavapipe,
+/// which runs on the CPU) installed with apt-get where that can run.
+fn find_or_install_vulkan_driver() -> anyhow::Result<()> {
+    if vulkan_driver_installed() {
+        return Ok(());
+    }
+    println!("no Vulkan driver found; installing Debian's mesa-vulkan-drivers package with apt-get");
+    let installed = apt_get(&["update", "-qq"]) && apt_get(&["install", "-y", "-qq", "mesa-vulkan-drivers"]);
+    anyhow::ensure!(
+        installed && vulkan_driver_installed(),
+        "the wgpu tests need a Vulkan driver and none could be installed here; install one (Debian/Ubuntu: \
+         `apt-get install mesa-vulkan-drivers`, a CPU-emulated GPU)"
+    );
+    Ok(())
+}
+
+/// Runs apt-get as root, or through sudo without a password; whether it succeeded.
+fn apt_get(args: &[&str]) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut command = if root { Command::new("apt-get") } else { Command::new("sudo") };
+    if !root {
+        command.args(["-n", "apt-get"]);
+    }
+    command.args(args).env("DEBIAN_FRONTEND", "noninteractive").status().is_ok_and(|s| s.success())
 }
 
 fn find_chromium() -> Option<PathBuf> {
@@ -51,17 +104,7 @@ fn find_or_install_chromium() -> anyhow::Result<PathBuf> {
         return Ok(found);
     }
     println!("no Chromium found; installing Debian's chromium package with apt-get");
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
-    let apt = |args: &[&str]| {
-        let mut command = if root { Command::new("apt-get") } else { Command::new("sudo") };
-        if !root {
-            command.args(["-n", "apt-get"]);
-        }
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive").status()
-    };
-    let installed = apt(&["update", "-qq"]).is_ok_and(|s| s.success())
-        && apt(&["install", "-y", "-qq", "chromium"]).is_ok_and(|s| s.success());
+    let installed = apt_get(&["update", "-qq"]) && apt_get(&["install", "-y", "-qq", "chromium"]);
     match find_chromium() {
         Some(found) if installed => Ok(found),
         _ => anyhow::bail!(

@@ -80,7 +80,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
                 index.labels()[label],
                 s as f64 * segment_seconds
             ));
-            rows.extend_from_slice(features.segment(s));
+            rows.extend_from_slice(features.segment(s).unwrap_or_default());
         }
     }
     let n = rows.len() / width.max(1);

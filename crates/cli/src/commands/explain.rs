@@ -102,7 +102,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let mut maps: Vec<(Method, Vec<f32>)> = methods.iter().map(|&m| (m, Vec::new())).collect();
     let mut deletion = Vec::new();
     for &s in &segments {
-        let input = features.segment(s);
+        let input = features.segment(s).context("segment out of range")?;
         let target = fixed_target.unwrap_or_else(|| explainer.predicted(input));
         let mut attributions: Vec<Attribution> = Vec::new();
         for (method, values) in maps.iter_mut() {

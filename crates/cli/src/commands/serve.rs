@@ -63,7 +63,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener =
             tokio::net::TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
         println!("serving on http://{address}/ (page; API: /api/health, /api/model, /api/predict, /api/explain)");
-        axum::serve(listener, web::router(state)).await.context("server stopped")
+        web::serve(listener, state).await.context("server stopped")
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -115,6 +115,10 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let arch = args.arch;
     use_threads(args.threads)?;
+    anyhow::ensure!(
+        args.tag_prior.is_none() || arch.musicnn_partner().is_some(),
+        "--tag-prior fuses the musicnn taggers' tags: it takes the musicnn-dual architecture"
+    );
     let kind = args.device;
     let device = kind.device()?;
     let index = TrackIndex::open(&args.data)?;
@@ -158,10 +162,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         !(args.spec_augment && arch.musicnn_source().is_some()),
         "--spec-augment masks spectrograms; the musicnn heads train on embeddings"
-    );
-    anyhow::ensure!(
-        args.tag_prior.is_none() || arch.musicnn_partner().is_some(),
-        "--tag-prior fuses the musicnn taggers' tags: it takes the musicnn-dual architecture"
     );
     // What is saved: the trained model itself, or for transfer, the tagger with the head.
     let mut saved_config = config.model.clone();
@@ -301,7 +301,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
     // Test: segment accuracy, and track accuracy with the original's mean aggregation.
     let batcher = SegmentBatcher { n_mels: input_rows, n_frames: input_columns };
-    let (test_loss, head_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device);
+    let (test_loss, head_segment_accuracy) = evaluate(&outcome.model, &test_set, &batcher, &device)?;
     let mut checkpoint = Checkpoint::new(&complete(&outcome.model), saved_config, labels.clone(), features.clone());
     checkpoint.header.whole_track = args.whole_track;
     let prior = raw_test_set.as_ref().map(|(p, raw)| (p, raw));

@@ -60,11 +60,11 @@ fn features_match_librosa_on_every_fixture() {
             entry.stem, entry.tolerance, s_db.max, s_std.max, s_std.p99, s_std.mean
         );
         let ok = match entry.tolerance.as_str() {
-            // 22,050 Hz PCM: the bound is 1e-3 standardised and 0.01 dB.
+            // 22,050 Hz PCM: the required bound is 1e-3 standardised and 0.01 dB.
             // Resampled through our port of soxr HQ (16 to 96 kHz): the same samples as
             // librosa's to 1e-6, so the same bound.
             "pcm" | "resampled" => s_std.max <= 1e-3 && s_db.max <= 0.01,
-            // Lossy: the bound for resampled or lossy input (decoders may differ).
+            // Lossy: the required bound for resampled or lossy input (decoders may differ).
             "lossy" => s_std.max <= 0.25 && s_std.p99 <= 0.03 && s_std.mean <= 0.004,
             other => panic!("unknown tolerance class {other}"),
         };

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
 mod checkpoint;
+mod checkpoint_mutation;
 mod data;
 mod musicnn;
 mod pytorch_parity;
