@@ -30,7 +30,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     println!("browser for the web app's end-to-end test: {}", browser.display());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
-        .args(["test", "--workspace", "--all-targets"])
+        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .args(&args.cargo_args)
         .env("CHROMIUM", &browser)
         .status()

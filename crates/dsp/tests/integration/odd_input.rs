@@ -87,7 +87,7 @@ fn silence_short_files_rates_and_channels_work() {
     fixture::write_wav(&short, &fixture::signal(22_050, 0.5), 1, 22_050, WavFormat::Int(16));
     let f = extract(&short);
     assert!(f.segment(0).unwrap().iter().any(|&v| v != 0.0) && f.segment(1).unwrap().iter().all(|&v| v == 0.0));
-    assert!(f.segment(2).is_none() && f.segment(usize::MAX).is_none());
+    assert!(f.segment(10).is_none() && f.segment(usize::MAX).is_none());
 
     let one_sample = dir.join("one_sample.wav");
     fixture::write_wav(&one_sample, &[0.5], 1, 22_050, WavFormat::Int(16));
