@@ -1,7 +1,7 @@
 //! The runner as a user meets it: exit codes, one-line errors, files written or not.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn genre() -> Command {
@@ -9,7 +9,10 @@ fn genre() -> Command {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fixtures")
 }
 
 /// A fresh folder for one test, removed on drop.

@@ -97,8 +97,9 @@ fn completions_and_man_pages_are_generated() {
 #[cfg(not(feature = "cuda"))]
 #[test]
 fn a_device_not_built_in_is_one_line_naming_its_feature() {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/audio/music_22050_flac.flac");
-    let out = genre(&["predict", fixture, "--device", "cuda"]);
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let fixture = format!("{crate_dir}/../../fixtures/audio/music_22050_flac.flac");
+    let out = genre(&["predict", &fixture, "--device", "cuda"]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");

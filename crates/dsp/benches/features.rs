@@ -5,7 +5,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use dsp::{FeatureConfig, FeatureExtractor, FeatureScale, LogMelSpectrogram, MelFilterbank};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio").join(name)
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fixtures/audio")
+    .join(name)
 }
 
 fn stages(c: &mut Criterion) {

@@ -7,7 +7,10 @@ use ndarray::Array1;
 use ndarray_npy::read_npy;
 
 fn fixture(name: &str) -> Vec<f32> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/resample").join(name);
+    let path =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()))
+            .join("../../fixtures/resample")
+            .join(name);
     let array: Array1<f32> = read_npy(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     array.to_vec()
 }

@@ -26,7 +26,12 @@ use tungstenite::{Message, WebSocket};
 use web::{AppState, Limits};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../..")
+    .canonicalize()
+    .unwrap()
 }
 
 /// The Chromium to drive: `$CHROMIUM`, else the first of the usual names on `PATH`.

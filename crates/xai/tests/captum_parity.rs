@@ -12,7 +12,10 @@ use ndarray_npy::ReadNpyExt;
 use xai::{Explainer, IntegratedGradients, IntegrationRule, Occlusion};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fixtures")
 }
 
 fn npy(path: &Path) -> Vec<f32> {

@@ -8,7 +8,7 @@
 #![cfg(feature = "wgpu")]
 #![allow(clippy::unwrap_used)] // a panic in a test is a failed test
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
@@ -20,7 +20,10 @@ use models::{Architecture, DeviceKind, ModelConfig, StateDict};
 use xai::{Explainer, IntegratedGradients, Method, Occlusion};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../..")
 }
 
 fn cpu() -> Device {

@@ -7,7 +7,10 @@ use ndarray_npy::ReadNpyExt;
 
 /// The repository's `fixtures/` folder.
 pub fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fixtures")
 }
 
 /// Reads a 3-D `f32` `.npy` from `fixtures/reference/`.

@@ -15,7 +15,10 @@ use ndarray_npy::ReadNpyExt;
 
 /// The repository's `fixtures/`.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fixtures")
 }
 
 /// Reads an `f32` `.npy` of any rank.
