@@ -54,7 +54,7 @@ fn features_for(checkpoint: &Checkpoint) -> Features {
     let extractor = FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
     let coverage = checkpoint.header.coverage(None);
     extractor
-        .extract_with(&repo().join("fixtures/audio/music_22050_flac.flac"), coverage, FeatureScale::Standardized)
+        .extract_with(repo().join("fixtures/audio/music_22050_flac.flac"), coverage, FeatureScale::Standardized)
         .unwrap()
 }
 
