@@ -31,7 +31,7 @@ pub struct Analysis {
     /// Each segment's class probabilities.
     pub probabilities: Vec<Vec<f32>>,
     /// The analysed audio (zero padding included) at the feature rate, as 16-bit PCM,
-    /// up to [`PLAYBACK_SECONDS`].
+    /// up to `PLAYBACK_SECONDS`.
     pub playback: Vec<i16>,
     /// Sample rate of `playback`.
     pub sample_rate: u32,

@@ -24,7 +24,7 @@ pub struct BundleArgs {
     /// Which bundled model it becomes.
     #[arg(long, value_enum)]
     pub name: BundledModel,
-    /// Where to write it (default: crates/cli/assets/<name>.gmdl).
+    /// Where to write it (default: `crates/cli/assets/<name>.gmdl`).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -26,7 +26,7 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Make a model that ships inside the binary (crates/cli/assets/<name>.gmdl): a
+    /// Make a model that ships inside the binary (`crates/cli/assets/<name>.gmdl`): a
     /// trained model in half precision if no probability on the check files moves by
     /// more than 1e-3 with it, else in full precision.
     Bundle(bundle::BundleArgs),

@@ -39,8 +39,8 @@ pub struct ExplainArgs {
     /// The genre to explain, or `predicted` (per segment).
     #[arg(long, default_value = "predicted")]
     pub target: String,
-    /// Output folder: <method>.npy ([n_mels, n_frames], or [N, n_mels, n_frames] for
-    /// all segments), <method>.png, explain.png (side by side), deletion.csv.
+    /// Output folder: `<method>.npy` ([n_mels, n_frames], or [N, n_mels, n_frames] for
+    /// all segments), `<method>.png`, explain.png (side by side), deletion.csv.
     #[arg(long)]
     pub out: PathBuf,
     /// Steps of the deletion curve (0 skips it).

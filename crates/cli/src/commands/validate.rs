@@ -11,7 +11,7 @@ use crate::args::default_threads;
 /// `genre validate`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// The collection: GTZAN (either layout) or any <root>/<genre>/<audio> folder.
+    /// The collection: GTZAN (either layout) or any `<root>/<genre>/<audio>` folder.
     #[arg(long)]
     pub data: PathBuf,
     /// Where to write the JSON report.

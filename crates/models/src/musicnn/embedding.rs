@@ -7,7 +7,7 @@ use dataset::segments::SegmentSet;
 use super::{EmbeddingLayer, Musicnn, MusicnnConfig};
 
 /// The `layer` embedding of every segment of `set`, as a set of one-row "spectrograms"
-/// `[segments, 1, E]` with the same labels and tracks: what a [`TransferHead`] trains
+/// `[segments, 1, E]` with the same labels and tracks: what a [`super::TransferHead`] trains
 /// on while the tagger stays frozen. Runs `batch` patches at a time on `device`; with
 /// a `cache`, each track's embeddings are computed once for every layer.
 pub fn embed_set(
