@@ -1,6 +1,8 @@
-//! Running one job per track on a few threads.
+//! Running one job per track on a few threads: a rayon pool of the size asked for (the
+//! commands' `--threads`), not the global one, so a collection's decoding uses exactly
+//! the threads it was given.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use rayon::prelude::*;
 
 /// `job(i)` for every `i` in `0..n`, spread over `threads` threads, with `progress`
 /// called after each; results in index order.
@@ -10,26 +12,41 @@ pub(crate) fn map_indexed<T: Send>(
     job: &(dyn Fn(usize) -> T + Sync),
     progress: &(dyn Fn() + Sync),
 ) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.clamp(1, n.max(1)))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            return mine;
-                        }
-                        mine.push((i, job(i)));
-                        progress();
-                    }
-                })
+    let run = || {
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let result = job(i);
+                progress();
+                result
             })
-            .collect();
-        // A job that panics is a bug; re-raise it on this thread.
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+            .collect()
+    };
+    // A pool that cannot be built (no threads left to spawn) runs the jobs here, in order.
+    match rayon::ThreadPoolBuilder::new().num_threads(threads.clamp(1, n.max(1))).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => (0..n)
+            .map(|i| {
+                let result = job(i);
+                progress();
+                result
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn results_come_back_in_index_order_with_one_progress_call_each() {
+        let calls = AtomicUsize::new(0);
+        let squares = super::map_indexed(100, 3, &|i| i * i, &|| {
+            calls.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(squares, (0..100).map(|i| i * i).collect::<Vec<_>>());
+        assert_eq!(calls.load(Ordering::Relaxed), 100);
+        assert!(super::map_indexed(0, 2, &|i| i, &|| {}).is_empty());
+    }
 }
