@@ -143,21 +143,14 @@ fn write_entry(path: &Path, features: &Features) -> Result<()> {
     }
     let checksum = blake3::hash(&data);
     data.extend_from_slice(checksum.as_bytes());
-    let tmp = dir.join(format!(
-        ".{}.{}.{:?}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-        std::process::id(),
-        std::thread::current().id()
-    ));
+    // Atomically: a `tempfile` beside it, synced, then renamed over it.
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = tempfile::Builder::new().prefix(".").suffix(".tmp").tempfile_in(dir)?;
         file.write_all(&data)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
     result.map_err(io)
 }
 

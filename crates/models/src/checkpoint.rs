@@ -188,15 +188,7 @@ impl Checkpoint {
         let io = |source| ModelError::Io { path: path.to_path_buf(), source };
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let tmp = dir.join(format!(
-            ".{}.{}.tmp",
-            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, self.to_bytes(precision)).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        crate::atomic::write(path, &self.to_bytes(precision)).map_err(io)
     }
 
     /// Reads a checkpoint file.

@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod arch;
+mod atomic;
 pub mod checkpoint;
 pub mod crnn;
 pub mod data;

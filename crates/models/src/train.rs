@@ -405,10 +405,8 @@ impl ResumeState {
         config.load(best, device)?.save_file(epoch_dir.join("best.bpk")).map_err(record_error(&epoch_dir))?;
         // The commit point: `latest` names the new folder only once it is complete.
         let latest = dir.join("latest");
-        let tmp = dir.join("latest.tmp");
-        std::fs::write(&tmp, epoch_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-            .and_then(|_| std::fs::rename(&tmp, &latest))
-            .map_err(io(&latest))?;
+        let name = epoch_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        crate::atomic::write(&latest, name.as_bytes()).map_err(io(&latest))?;
         // Older states are no longer needed.
         for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
             let path = entry.path();

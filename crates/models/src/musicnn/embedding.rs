@@ -115,13 +115,8 @@ impl EmbeddingCache {
     fn store(&self, features: &dsp::Features, rows: &[f32]) {
         let body: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
         let path = self.path(features);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|_| std::fs::write(&tmp, [&body[..], blake3::hash(&body).as_bytes()].concat()))
-            .and_then(|_| std::fs::rename(&tmp, &path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let _ = std::fs::create_dir_all(&self.dir)
+            .and_then(|_| crate::atomic::write(&path, &[&body[..], blake3::hash(&body).as_bytes()].concat()));
     }
 }
 
