@@ -18,7 +18,7 @@ pub struct ReadsArgs {
 
 impl ReadsArgs {
     /// `Some(true)` for whole tracks, `Some(false)` for the first 30 s, `None` for the
-    /// model's default ([`models::checkpoint::CheckpointHeader::coverage`]).
+    /// model's default ([`genre_models::checkpoint::CheckpointHeader::coverage`]).
     pub fn whole_track(&self) -> Option<bool> {
         if self.whole_track {
             Some(true)

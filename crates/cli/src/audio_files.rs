@@ -62,7 +62,7 @@ fn walk(dir: &Path, walked: &mut HashSet<PathBuf>, found: &mut AudioFiles) {
     for path in paths {
         if path.is_dir() {
             walk(&path, walked, found);
-        } else if dsp::is_audio_path(&path) {
+        } else if genre_dsp::is_audio_path(&path) {
             found.files.push(path);
         }
     }
@@ -78,8 +78,8 @@ mod tests {
 
     #[test]
     fn folders_are_walked_sorted_and_links_back_up_the_tree_end_the_walk() {
-        let dir = scratch_dir::ScratchDir::new("audio-files");
-        let root: &Path = &dir;
+        let dir = tempfile::Builder::new().prefix("genre-audio-files-").tempdir().expect("a temp folder for the test");
+        let root: &Path = dir.path();
         std::fs::create_dir(root.join("b")).expect("mkdir");
         touch(&root.join("b/two.wav"));
         touch(&root.join("one.flac"));
@@ -93,8 +93,9 @@ mod tests {
 
     #[test]
     fn a_folder_named_twice_or_inside_another_is_walked_once_and_is_no_problem() {
-        let dir = scratch_dir::ScratchDir::new("audio-files-twice");
-        let root: &Path = &dir;
+        let dir =
+            tempfile::Builder::new().prefix("genre-audio-files-twice-").tempdir().expect("a temp folder for the test");
+        let root: &Path = dir.path();
         std::fs::create_dir(root.join("sub")).expect("mkdir");
         touch(&root.join("sub/one.wav"));
         let found = expand(&[root.to_path_buf(), root.join("sub"), root.to_path_buf()]);
@@ -104,10 +105,11 @@ mod tests {
 
     #[test]
     fn a_folder_without_audio_is_a_problem_and_files_pass_through() {
-        let dir = scratch_dir::ScratchDir::new("audio-files-empty");
-        touch(&dir.join("readme.txt"));
-        let missing = dir.join("missing.wav");
-        let found = expand(&[dir.to_path_buf(), missing.clone()]);
+        let dir =
+            tempfile::Builder::new().prefix("genre-audio-files-empty-").tempdir().expect("a temp folder for the test");
+        touch(&dir.path().join("readme.txt"));
+        let missing = dir.path().join("missing.wav");
+        let found = expand(&[dir.path().to_path_buf(), missing.clone()]);
         assert_eq!(found.files, vec![missing]);
         assert_eq!(found.problems.len(), 1);
         assert!(found.problems[0].ends_with("no audio files in this folder"), "{}", found.problems[0]);

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use models::checkpoint::Checkpoint;
+use genre_models::checkpoint::Checkpoint;
 
 /// A model inside the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use burn::prelude::Device;
-use models::StateDict;
-use models::musicnn::{Musicnn, MusicnnConfig, MusicnnSource};
-use models::musicnn_vgg::{Vgg, VggConfig};
+use genre_models::StateDict;
+use genre_models::musicnn::{Musicnn, MusicnnConfig, MusicnnSource};
+use genre_models::musicnn_vgg::{Vgg, VggConfig};
 
 /// The environment variable naming a folder of converted weights.
 pub const WEIGHTS_ENV: &str = "GENRE_MUSICNN_WEIGHTS";

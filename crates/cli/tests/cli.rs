@@ -16,14 +16,14 @@ fn fixtures() -> PathBuf {
 }
 
 /// A fresh folder for one test, removed on drop.
-fn scratch(name: &str) -> scratch_dir::ScratchDir {
-    scratch_dir::ScratchDir::new(&format!("genre-cli-{name}"))
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("genre-cli-{name}-")).tempdir().expect("a temp folder for the test")
 }
 
 #[test]
 fn features_writes_a_npy_of_the_right_shape() {
     let dir = scratch("features");
-    let out = dir.join("f.npy");
+    let out = dir.path().join("f.npy");
     let status = genre()
         .args(["features"])
         .arg(fixtures().join("audio/music_22050_flac.flac"))
@@ -38,7 +38,7 @@ fn features_writes_a_npy_of_the_right_shape() {
     assert!(header.contains("'shape': (10, 128, 130)") && header.contains("'descr': '<f4'"), "{header}");
     assert_eq!(bytes.len() % 64, (10 * 128 * 130 * 4) % 64);
 
-    let whole = dir.join("whole.npy");
+    let whole = dir.path().join("whole.npy");
     let status = genre()
         .args(["features", "--whole-track", "--db"])
         .arg(fixtures().join("audio/tones_22050_pcm16.wav"))
@@ -58,23 +58,25 @@ fn features_writes_a_npy_of_the_right_shape() {
 fn broken_audio_fails_with_one_line_and_writes_nothing() {
     let dir = scratch("broken");
     for (name, bytes) in [("empty.wav", Vec::new()), ("noise.mp3", vec![0x5a; 3000]), ("text.au", b"hello".to_vec())] {
-        let input = dir.join(name);
+        let input = dir.path().join(name);
         std::fs::write(&input, bytes).unwrap();
-        let out = dir.join(format!("{name}.npy"));
+        let out = dir.path().join(format!("{name}.npy"));
         let result = genre().arg("features").arg(&input).arg("--out").arg(&out).output().unwrap();
         assert!(!result.status.success(), "{name} was accepted");
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(stderr.trim_end().lines().count(), 1, "{name}: {stderr}");
         assert!(stderr.contains(name), "{name}: {stderr}");
         assert!(!out.exists(), "{name}: an output file was written");
-        assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+        );
     }
 }
 
 #[test]
 fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     let dir = scratch("predict");
-    let model = dir.join("m.gmdl");
+    let model = dir.path().join("m.gmdl");
     let status = genre()
         .arg("import-torch")
         .arg(fixtures().join("models/crnn-bigru.pt"))
@@ -83,9 +85,9 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
         .status()
         .unwrap();
     assert!(status.success());
-    let broken = dir.join("broken.ogg");
+    let broken = dir.path().join("broken.ogg");
     std::fs::write(&broken, b"OggS but not really").unwrap();
-    let no_audio = dir.join("no_audio");
+    let no_audio = dir.path().join("no_audio");
     std::fs::create_dir(&no_audio).unwrap();
     let out = genre()
         .arg("predict")
@@ -139,9 +141,9 @@ fn collection_of(root: &std::path::Path, genres: &[&str], per_genre: usize) {
 #[test]
 fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     let dir = scratch("train");
-    let data = dir.join("data");
+    let data = dir.path().join("data");
     collection_of(&data, &["ambient", "noise", "tones"], 4);
-    let run = dir.join("run");
+    let run = dir.path().join("run");
     let out = genre()
         .args(["train", "--epochs", "1", "--fractions", "0.5,0.25,0.25", "--threads", "1"])
         .args(["--spec-augment", "--reduce-lr-on-plateau", "--data"])
@@ -149,7 +151,7 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
         .arg("--out")
         .arg(&run)
         .arg("--cache-dir")
-        .arg(dir.join("cache"))
+        .arg(dir.path().join("cache"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -178,7 +180,7 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
     assert!(predicted.status.success(), "{}", String::from_utf8_lossy(&predicted.stderr));
     // eval on the same split: the first 30 s by default, every segment with --whole-track.
     for (flag, coverage) in [(None, "the first 30 s"), (Some("--whole-track"), "every 3 s segment")] {
-        let report = dir.join("eval");
+        let report = dir.path().join("eval");
         let evaluated = genre()
             .args(["eval", "--fractions", "0.5,0.25,0.25", "--data"])
             .arg(&data)
@@ -187,7 +189,7 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
             .arg("--out")
             .arg(&report)
             .arg("--cache-dir")
-            .arg(dir.join("cache"))
+            .arg(dir.path().join("cache"))
             .args(flag)
             .output()
             .unwrap();
@@ -203,10 +205,10 @@ fn train_writes_metrics_checkpoints_and_a_model_predict_can_use() {
 #[test]
 fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
     let dir = scratch("recipe");
-    let (data, extra) = (dir.join("data"), dir.join("extra"));
+    let (data, extra) = (dir.path().join("data"), dir.path().join("extra"));
     collection_of(&data, &["blues", "jazz", "reggae"], 3);
     collection_of(&extra, &["electronic", "jazz"], 2);
-    let run = dir.join("run");
+    let run = dir.path().join("run");
     let out = genre()
         .args(["train", "--arch", "musicnn-dual", "--epochs", "2", "--fractions", "0.67,0,0.33", "--refit"])
         .args(["--whole-track", "--test-whole-track", "--weight-tracks-equally", "--tag-prior", "0.5"])
@@ -217,7 +219,7 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
         .arg("--out")
         .arg(&run)
         .arg("--cache-dir")
-        .arg(dir.join("cache"))
+        .arg(dir.path().join("cache"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -246,7 +248,7 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
         .args(["train", "--arch", "crnn-bigru", "--epochs", "1", "--tag-prior", "0.5", "--data"])
         .arg(&data)
         .arg("--out")
-        .arg(dir.join("refused"))
+        .arg(dir.path().join("refused"))
         .output()
         .unwrap();
     assert!(!refused.status.success());
@@ -257,7 +259,7 @@ fn the_default_model_s_recipe_trains_with_extra_tracks_and_a_tag_prior() {
 fn predict_without_a_model_uses_the_bundled_one() {
     let elsewhere = scratch("predict-cwd");
     let out = genre()
-        .current_dir(&elsewhere)
+        .current_dir(elsewhere.path())
         .arg("predict")
         .arg(fixtures().join("audio/music_22050_flac.flac"))
         .args(["--format", "json"])
@@ -312,7 +314,7 @@ fn model_names_the_bundled_models_and_an_unknown_name_lists_them() {
     assert!(!ok && stderr.contains("no such file") && !stderr.contains("emotify"), "{stderr}");
     // Anything else is a model file: a file that is no model is reported as such.
     let dir = scratch("not-a-model");
-    let path = dir.join("gtzan.gmdl");
+    let path = dir.path().join("gtzan.gmdl");
     std::fs::write(&path, b"not a model").unwrap();
     let (ok, _, stderr) = labels_of(path.to_str().unwrap());
     assert!(!ok);
@@ -326,16 +328,16 @@ fn explain_writes_maps_pictures_and_deletion_curves() {
         .arg("explain")
         .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
         .args(["--method", "grad-cam", "--segment", "1", "--target", "rock", "--deletion-steps", "4", "--out"])
-        .arg(&dir)
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let npy = std::fs::read(dir.join("grad-cam.npy")).unwrap();
+    let npy = std::fs::read(dir.path().join("grad-cam.npy")).unwrap();
     let header = String::from_utf8_lossy(&npy[10..128]);
     assert!(header.contains("'shape': (96, 187)"), "{header}");
-    assert_eq!(&std::fs::read(dir.join("grad-cam.png")).unwrap()[1..4], b"PNG");
-    assert_eq!(&std::fs::read(dir.join("explain.png")).unwrap()[1..4], b"PNG");
-    let csv = std::fs::read_to_string(dir.join("deletion.csv")).unwrap();
+    assert_eq!(&std::fs::read(dir.path().join("grad-cam.png")).unwrap()[1..4], b"PNG");
+    assert_eq!(&std::fs::read(dir.path().join("explain.png")).unwrap()[1..4], b"PNG");
+    let csv = std::fs::read_to_string(dir.path().join("deletion.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 5, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("1,grad-cam,rock,0.0000,"), "{csv}");
 
@@ -343,7 +345,7 @@ fn explain_writes_maps_pictures_and_deletion_curves() {
         .arg("explain")
         .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
         .args(["--target", "electronic", "--out"])
-        .arg(&dir)
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(!wrong.status.success());
@@ -356,19 +358,19 @@ fn tags_prints_the_taggram_and_draws_it() {
     // From an empty folder, with no weights folder named: the taggers are inside the binary.
     let elsewhere = scratch("tags-cwd");
     let out = genre()
-        .current_dir(&elsewhere)
+        .current_dir(elsewhere.path())
         .env_remove("GENRE_MUSICNN_WEIGHTS")
         .arg("tags")
         .arg(fixtures().join("audio/musicnn_16000_pcm16.wav"))
         .args(["--model", "mtt", "--top", "5", "--out"])
-        .arg(&dir)
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("musicnn-mtt") && stdout.contains("3 patches"), "{stdout}");
-    let csv = std::fs::read_to_string(dir.join("taggram.csv")).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("taggram.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 3);
     assert_eq!(csv.lines().next().unwrap().split(',').count(), 2 + 50);
-    assert_eq!(&std::fs::read(dir.join("taggram.png")).unwrap()[1..4], b"PNG");
+    assert_eq!(&std::fs::read(dir.path().join("taggram.png")).unwrap()[1..4], b"PNG");
 }

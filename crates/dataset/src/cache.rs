@@ -2,7 +2,7 @@
 //!
 //! Layout: `<dir>/<config key>/config.json` and `<dir>/<config key>/<hh>/<hash>-<coverage>.feat`,
 //! where the config key is a hash of the [`FeatureConfig`] and of
-//! [`dsp::FEATURE_CODE_VERSION`] (a changed config, or code that computes other
+//! [`genre_dsp::FEATURE_CODE_VERSION`] and the build's [`genre_dsp::Resampler`] (a changed config, or code that computes other
 //! numbers, is a different cache) and `<hash>` the BLAKE3 of the audio file's bytes (a renamed file
 //! is still a hit, an edited one a miss). An entry is a small header (magic, shape),
 //! the `f32` values, and a BLAKE3 checksum of both; it is written to a temporary file
@@ -12,7 +12,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale, Features};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale, Features};
 
 use crate::error::{DatasetError, Result};
 use crate::index::TrackIndex;
@@ -33,10 +33,10 @@ pub enum CacheOutcome {
 /// A feature cache for one [`FeatureConfig`].
 ///
 /// ```no_run
-/// use dataset::cache::FeatureCache;
-/// let cache = FeatureCache::open("cache", dsp::FeatureConfig::default())?;
-/// let (features, _) = cache.get("song.wav", dsp::Coverage::Clip)?;
-/// # Ok::<(), dataset::DatasetError>(())
+/// use genre_dataset::cache::FeatureCache;
+/// let cache = FeatureCache::open("cache", genre_dsp::FeatureConfig::default())?;
+/// let (features, _) = cache.get("song.wav", genre_dsp::Coverage::Clip)?;
+/// # Ok::<(), genre_dataset::DatasetError>(())
 /// ```
 #[derive(Debug)]
 pub struct FeatureCache {
@@ -63,7 +63,10 @@ impl FeatureCache {
         let extractor = FeatureExtractor::new(config)?;
         let json = serde_json::to_string(extractor.config())
             .map_err(|e| DatasetError::Cache { path: dir.as_ref().into(), reason: e.to_string() })?;
-        let key = blake3::hash(format!("{}:{json}", dsp::FEATURE_CODE_VERSION).as_bytes()).to_hex();
+        // The resampler is part of the key: builds with and without `genre-dsp/soxr`
+        // compute other numbers for audio that is not at the feature rate.
+        let resampler = genre_dsp::Resampler::of_this_build();
+        let key = blake3::hash(format!("{}:{resampler}:{json}", genre_dsp::FEATURE_CODE_VERSION).as_bytes()).to_hex();
         let dir = dir.as_ref().join(&key.as_str()[..16]);
         let io = |source| DatasetError::Io { path: dir.clone(), source };
         std::fs::create_dir_all(&dir).map_err(io)?;

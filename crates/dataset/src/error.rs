@@ -55,7 +55,7 @@ pub enum DatasetError {
     },
     /// Decoding or feature extraction failed.
     #[error(transparent)]
-    Audio(#[from] dsp::DspError),
+    Audio(#[from] genre_dsp::DspError),
     /// Split parameters that cannot work.
     #[error("invalid split: {0}")]
     Split(String),

@@ -33,9 +33,9 @@ pub struct Track {
 /// All tracks of a collection, labels sorted by name, tracks sorted by id.
 ///
 /// ```no_run
-/// let index = dataset::TrackIndex::open("data/gtzan")?;
+/// let index = genre_dataset::TrackIndex::open("data/gtzan")?;
 /// println!("{} tracks in {} genres", index.tracks().len(), index.labels().len());
-/// # Ok::<(), dataset::DatasetError>(())
+/// # Ok::<(), genre_dataset::DatasetError>(())
 /// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct TrackIndex {
@@ -64,8 +64,10 @@ impl TrackIndex {
             if !genre_dir.is_dir() {
                 continue;
             }
-            let files: Vec<PathBuf> =
-                sorted_entries(&genre_dir)?.into_iter().filter(|p| p.is_file() && dsp::is_audio_path(p)).collect();
+            let files: Vec<PathBuf> = sorted_entries(&genre_dir)?
+                .into_iter()
+                .filter(|p| p.is_file() && genre_dsp::is_audio_path(p))
+                .collect();
             if files.is_empty() {
                 continue;
             }

@@ -8,12 +8,12 @@
 //! broken, how the audio is, and which files are the same audio.
 //!
 //! ```no_run
-//! use dataset::{TrackIndex, split};
+//! use genre_dataset::{TrackIndex, split};
 //! let index = TrackIndex::open("data/gtzan")?;
 //! let groups = split::Groups::singletons(index.tracks().len());
 //! let sets = split::stratified(&index, split::Fractions::default(), 42, &groups)?;
 //! println!("{} / {} / {} tracks", sets.train.len(), sets.valid.len(), sets.test.len());
-//! # Ok::<(), dataset::DatasetError>(())
+//! # Ok::<(), genre_dataset::DatasetError>(())
 //! ```
 
 #![deny(missing_docs)]

@@ -2,7 +2,7 @@
 //! label and the track it came from (so predictions can be aggregated per track, and
 //! so no split ever separates a track's segments).
 
-use dsp::{Coverage, Features};
+use genre_dsp::{Coverage, Features};
 
 use crate::cache::FeatureCache;
 use crate::error::Result;

@@ -120,7 +120,7 @@ pub fn validate(index: &TrackIndex, threads: usize, progress: &(dyn Fn() + Sync)
 
 /// Decodes one file and measures it.
 pub fn inspect(path: &std::path::Path) -> Result<AudioFacts, String> {
-    let decoder = dsp::AudioDecoder::open(path).map_err(|e| e.to_string())?;
+    let decoder = genre_dsp::AudioDecoder::open(path).map_err(|e| e.to_string())?;
     let info = decoder.info().clone();
     let samples = decoder.read_to_end().map_err(|e| e.to_string())?;
     let mut hasher = blake3::Hasher::new();

@@ -2,7 +2,7 @@
 //! `cargo xtask bench features` gives the per-track figure against librosa.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dsp::{FeatureConfig, FeatureExtractor, FeatureScale, LogMelSpectrogram, MelFilterbank};
+use genre_dsp::{FeatureConfig, FeatureExtractor, FeatureScale, LogMelSpectrogram, MelFilterbank};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(
@@ -14,7 +14,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 fn stages(c: &mut Criterion) {
     let path = fixture("music_22050_au16.au");
-    let samples = dsp::load_mono(&path, 22_050).expect("fixture decodes");
+    let samples = genre_dsp::load_mono(&path, 22_050).expect("fixture decodes");
     let mut segment = samples.clone();
     segment.resize(66_150, 0.0);
     let spectrogram =

@@ -18,6 +18,7 @@ use symphonia::core::meta::MetadataOptions;
 
 use crate::error::{DspError, Result};
 use crate::pcm::{MAGIC_BE, MAGIC_LE, PcmReader};
+use crate::source::{AudioSource, SizedSource};
 
 /// File extensions this crate decodes, lower case. Folders are walked for these.
 pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "au", "snd", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac"];
@@ -45,8 +46,8 @@ pub struct AudioInfo {
 /// An audio file being decoded to mono `f32` at its own sample rate.
 ///
 /// ```no_run
-/// # fn main() -> dsp::Result<()> {
-/// let mut decoder = dsp::AudioDecoder::open("song.flac")?;
+/// # fn main() -> genre_dsp::Result<()> {
+/// let mut decoder = genre_dsp::AudioDecoder::open("song.flac")?;
 /// let mut mono = Vec::new();
 /// while decoder.read_mono(&mut mono)? > 0 {}
 /// println!("{} samples at {} Hz", mono.len(), decoder.info().sample_rate);
@@ -75,25 +76,42 @@ impl AudioDecoder {
     /// the extension is only a hint.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut file = File::open(path).map_err(|e| DspError::io(path, e))?;
-        if file.metadata().map_err(|e| DspError::io(path, e))?.len() == 0 {
+        let file = File::open(path).map_err(|e| DspError::io(path, e))?;
+        Self::from_reader(path, file)
+    }
+
+    /// Reads encoded audio from `source` (an upload in memory, a network stream
+    /// buffered to a `Cursor`, ...); `name` stands for the file in errors, and its
+    /// extension, if any, is a hint to the format.
+    ///
+    /// ```
+    /// let bytes = b"not audio".to_vec();
+    /// let error = genre_dsp::AudioDecoder::from_reader("upload.wav", std::io::Cursor::new(bytes)).err().unwrap();
+    /// assert!(error.to_string().starts_with("upload.wav: "));
+    /// ```
+    pub fn from_reader(name: impl AsRef<Path>, source: impl AudioSource + 'static) -> Result<Self> {
+        let path = name.as_ref();
+        let mut source = SizedSource::new(Box::new(source)).map_err(|e| DspError::io(path, e))?;
+        if source.len() == 0 {
             return Err(DspError::malformed(path, "file is empty"));
         }
         let mut magic = [0u8; 12];
-        let magic_len = read_prefix(&mut file, &mut magic).map_err(|e| DspError::io(path, e))?;
-        let reopen = || File::open(path).map_err(|e| DspError::io(path, e));
+        let magic_len = read_prefix(&mut source, &mut magic).map_err(|e| DspError::io(path, e))?;
+        source.rewind().map_err(|e| DspError::io(path, e))?;
         let is_au = magic_len >= 4 && (magic[..4] == MAGIC_BE || magic[..4] == MAGIC_LE);
         let is_wav = magic_len == 12 && &magic[..4] == b"RIFF" && &magic[8..12] == b"WAVE";
-        let pcm = if is_au {
-            Some(PcmReader::open_au(path, reopen()?)?)
+        let (info, source) = if is_au {
+            pcm_source(PcmReader::open_au(path, source)?)
         } else if is_wav {
-            PcmReader::open_wav(path, reopen()?)?
+            match PcmReader::open_wav(path, source)? {
+                Ok(reader) => pcm_source(reader),
+                Err(mut source) => {
+                    source.rewind().map_err(|e| DspError::io(path, e))?;
+                    open_symphonia(path, source)?
+                }
+            }
         } else {
-            None
-        };
-        let (info, source) = match pcm {
-            Some(reader) => pcm_source(reader),
-            None => open_symphonia(path, reopen()?)?,
+            open_symphonia(path, source)?
         };
         Ok(AudioDecoder { path: path.to_path_buf(), info, source, interleaved: Vec::new(), frames_read: 0 })
     }
@@ -180,7 +198,7 @@ fn pcm_source(reader: PcmReader) -> (AudioInfo, Source) {
 }
 
 /// Reads up to `buf.len()` bytes from the start of `file`; returns how many.
-fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_prefix(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..])? {
@@ -191,7 +209,7 @@ fn read_prefix(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn open_symphonia(path: &Path, file: File) -> Result<(AudioInfo, Source)> {
+fn open_symphonia(path: &Path, file: SizedSource) -> Result<(AudioInfo, Source)> {
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {

@@ -62,6 +62,16 @@ pub enum DspError {
         /// What the resampler said.
         reason: String,
     },
+    /// Samples handed to [`crate::resample`] at rates it cannot convert between.
+    #[error("cannot resample from {from_hz} Hz to {to_hz} Hz: {reason}")]
+    Rates {
+        /// The samples' rate.
+        from_hz: u32,
+        /// The requested rate.
+        to_hz: u32,
+        /// What the resampler said.
+        reason: String,
+    },
     /// A [`FeatureConfig`](crate::FeatureConfig) whose values cannot work together.
     #[error("invalid feature configuration: {0}")]
     Config(String),
@@ -89,7 +99,7 @@ impl DspError {
             | DspError::Empty { path }
             | DspError::NonFinite { path, .. }
             | DspError::Resample { path, .. } => Some(path),
-            DspError::Config(_) => None,
+            DspError::Config(_) | DspError::Rates { .. } => None,
         }
     }
 }

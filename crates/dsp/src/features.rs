@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::AudioDecoder;
 use crate::error::{DspError, Result};
 use crate::mel::{LogMelSpectrogram, MelFilterbank, standardize};
 use crate::stream::AudioStream;
@@ -238,9 +239,9 @@ impl Features {
     /// zeros) gives, so a model has nothing to go on.
     ///
     /// ```
-    /// let silent = dsp::Features::from_vec(vec![0.0; 2 * 3 * 4], [2, 3, 4]).unwrap();
+    /// let silent = genre_dsp::Features::from_vec(vec![0.0; 2 * 3 * 4], [2, 3, 4]).unwrap();
     /// assert!(silent.is_constant());
-    /// let sound = dsp::Features::from_vec((0..24).map(|i| i as f32).collect(), [2, 3, 4]).unwrap();
+    /// let sound = genre_dsp::Features::from_vec((0..24).map(|i| i as f32).collect(), [2, 3, 4]).unwrap();
     /// assert!(!sound.is_constant());
     /// ```
     pub fn is_constant(&self) -> bool {
@@ -256,11 +257,11 @@ impl Features {
 /// Turns audio files into model input.
 ///
 /// ```no_run
-/// use dsp::{FeatureConfig, FeatureExtractor};
+/// use genre_dsp::{FeatureConfig, FeatureExtractor};
 /// let extractor = FeatureExtractor::new(FeatureConfig::default())?;
 /// let features = extractor.extract("song.mp3")?;
 /// assert_eq!(features.shape(), [10, 128, 130]);
-/// # Ok::<(), dsp::DspError>(())
+/// # Ok::<(), genre_dsp::DspError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct FeatureExtractor {
@@ -290,7 +291,22 @@ impl FeatureExtractor {
 
     /// Features of `path` with a chosen coverage and scale.
     pub fn extract_with(&self, path: impl AsRef<Path>, coverage: Coverage, scale: FeatureScale) -> Result<Features> {
-        let mut segments = self.segments(path, coverage)?;
+        self.extract_decoded(AudioDecoder::open(path)?, coverage, scale)
+    }
+
+    /// Features of the audio `decoder` reads: a file opened elsewhere, or bytes in
+    /// memory.
+    ///
+    /// ```no_run
+    /// use genre_dsp::{AudioDecoder, Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+    /// let upload: Vec<u8> = std::fs::read("song.ogg")?;
+    /// let decoder = AudioDecoder::from_reader("song.ogg", std::io::Cursor::new(upload))?;
+    /// let extractor = FeatureExtractor::new(FeatureConfig::default())?;
+    /// let features = extractor.extract_decoded(decoder, Coverage::Clip, FeatureScale::Standardized)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn extract_decoded(&self, decoder: AudioDecoder, coverage: Coverage, scale: FeatureScale) -> Result<Features> {
+        let mut segments = self.segments_decoded(decoder, coverage)?;
         let size = self.segment_len();
         let expected = match coverage {
             Coverage::Clip => self.config.segments_per_clip,
@@ -387,7 +403,12 @@ impl FeatureExtractor {
 
     /// The audio segments of `path`, read lazily: memory stays bounded for any length.
     pub fn segments(&self, path: impl AsRef<Path>, coverage: Coverage) -> Result<SegmentReader> {
-        let stream = AudioStream::open(path, self.config.sample_rate)?;
+        self.segments_decoded(AudioDecoder::open(path)?, coverage)
+    }
+
+    /// The audio segments of what `decoder` reads, lazily.
+    pub fn segments_decoded(&self, decoder: AudioDecoder, coverage: Coverage) -> Result<SegmentReader> {
+        let stream = AudioStream::new(decoder, self.config.sample_rate)?;
         Ok(SegmentReader {
             stream,
             coverage,

@@ -46,7 +46,7 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 /// two multiply-adds per FFT bin.
 ///
 /// ```
-/// let bank = dsp::MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0);
+/// let bank = genre_dsp::MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0);
 /// assert_eq!(bank.n_mels(), 128);
 /// assert_eq!(bank.n_bins(), 1025);
 /// ```

@@ -9,6 +9,8 @@
 //! any other encoding (ADPCM, MPEG, ...) go to Symphonia instead.
 
 use std::io::{BufReader, Read};
+
+use crate::source::SizedSource;
 use std::path::{Path, PathBuf};
 
 use crate::error::{DspError, Result};
@@ -75,7 +77,7 @@ impl Encoding {
 /// An open AU or WAV file, read a block of frames at a time.
 pub(crate) struct PcmReader {
     path: PathBuf,
-    reader: BufReader<std::fs::File>,
+    reader: BufReader<SizedSource>,
     encoding: Encoding,
     little_endian: bool,
     pub(crate) sample_rate: u32,
@@ -87,7 +89,7 @@ pub(crate) struct PcmReader {
 
 impl PcmReader {
     /// Parses an AU header; `file` is positioned at the start.
-    pub(crate) fn open_au(path: &Path, file: std::fs::File) -> Result<Self> {
+    pub(crate) fn open_au(path: &Path, file: SizedSource) -> Result<Self> {
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut header = [0u8; 24];
         reader.read_exact(&mut header).map_err(|e| header_error(path, e, "truncated AU header"))?;
@@ -112,14 +114,15 @@ impl PcmReader {
         Self::new(path, reader, encoding, little_endian, sample_rate, channels, remaining)
     }
 
-    /// Parses a RIFF/WAVE header; `file` is positioned at the start. Returns `None`
-    /// for a valid WAV whose encoding this reader does not handle (ADPCM, MPEG, ...).
-    pub(crate) fn open_wav(path: &Path, file: std::fs::File) -> Result<Option<Self>> {
+    /// Parses a RIFF/WAVE header; `file` is positioned at the start. Gives the
+    /// source back (`Err`) for a valid WAV whose encoding this reader does not handle
+    /// (ADPCM, MPEG, ...), for Symphonia to read.
+    pub(crate) fn open_wav(path: &Path, file: SizedSource) -> Result<std::result::Result<Self, SizedSource>> {
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let mut riff = [0u8; 12];
         reader.read_exact(&mut riff).map_err(|e| header_error(path, e, "truncated WAV header"))?;
         if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
-            return Ok(None);
+            return Ok(Err(reader.into_inner()));
         }
         let mut format: Option<(Encoding, u32, u32)> = None;
         loop {
@@ -138,15 +141,15 @@ impl PcmReader {
                     )?;
                     format = match parse_wav_fmt(path, &fmt)? {
                         Some(f) => Some(f),
-                        None => return Ok(None),
+                        None => return Ok(Err(reader.into_inner())),
                     };
                 }
                 b"data" => {
                     let Some((encoding, sample_rate, channels)) = format else {
-                        return Ok(None); // data before fmt: leave it to Symphonia
+                        return Ok(Err(reader.into_inner())); // data before fmt: leave it to Symphonia
                     };
                     return Self::new(path, reader, encoding, true, sample_rate, channels, Some(u64::from(size)))
-                        .map(Some);
+                        .map(Ok);
                 }
                 _ => skip(path, &mut reader, u64::from(size) + u64::from(size & 1), "WAV file has no data chunk")?,
             }
@@ -155,7 +158,7 @@ impl PcmReader {
 
     fn new(
         path: &Path,
-        reader: BufReader<std::fs::File>,
+        reader: BufReader<SizedSource>,
         encoding: Encoding,
         little_endian: bool,
         sample_rate: u32,

@@ -1,6 +1,7 @@
 //! Streaming sample-rate conversion to the feature rate (22,050 Hz by default).
 //!
-//! librosa resamples with libsoxr's "HQ" recipe, and so do we: the `soxr-hq` crate
+//! librosa resamples with libsoxr's "HQ" recipe, and so do we (cargo feature `soxr`, on
+//! by default): the `soxr-hq` crate
 //! runs that recipe (half-band, FIR, polyphase and post-stages, as soxr plans them) and
 //! equals soxr's output to under 1e-6 for every ratio soxr finds rational, which is
 //! every pair of common rates. For a ratio it does not (soxr then interpolates between
@@ -8,10 +9,11 @@
 //! Blackman-Harris² window takes over: it too stops at Nyquist, and [`FILTER_LEN`] is
 //! the filter length whose transition band came closest to soxr HQ's when swept
 //! against librosa (`docs/parity.md`). The FFT resampler needs a length that is a
-//! multiple of the rates' smallest block (`rate / gcd(from, to)`).
+//! multiple of the rates' smallest block (`rate / gcd(from, to)`). Built without the
+//! `soxr` feature, rubato resamples every ratio ([`Resampler::Rubato`]).
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
+use rubato::{Fft, FixedSync, Indexing, Resampler as _, WindowFunction};
 
 /// Length of rubato's anti-aliasing filter, in samples at the lower of the two rates,
 /// that best matches soxr HQ's transition band.
@@ -22,6 +24,64 @@ pub(crate) const FILTER_LEN: usize = 320;
 /// 4 GHz "rate" would need gigabytes of filter and output), not music.
 pub const RESAMPLE_RATES_HZ: std::ops::RangeInclusive<u32> = 1_000..=768_000;
 
+/// Which resampler converts audio that is not at the feature rate; recorded with
+/// cached features and in checkpoints, since the two give slightly different numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resampler {
+    /// libsoxr's HQ recipe through `soxr-hq` (librosa's own; LGPL-2.1-or-later), with
+    /// rubato for the ratios it has no plan for.
+    SoxrHq,
+    /// rubato's FFT resampler for every ratio (MIT), close to soxr HQ but not equal.
+    Rubato,
+}
+
+impl Resampler {
+    /// The resampler of this build: [`Resampler::SoxrHq`] with the `soxr` feature.
+    ///
+    /// ```
+    /// println!("resampling with {}", genre_dsp::Resampler::of_this_build());
+    /// ```
+    pub const fn of_this_build() -> Self {
+        if cfg!(feature = "soxr") { Resampler::SoxrHq } else { Resampler::Rubato }
+    }
+
+    /// Its name, as serialised: `"soxr-hq"` or `"rubato"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Resampler::SoxrHq => "soxr-hq",
+            Resampler::Rubato => "rubato",
+        }
+    }
+}
+
+impl std::fmt::Display for Resampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Resamples mono `samples` from `from_hz` to `to_hz` as [`crate::load_mono`] does
+/// (librosa's `resample` with `res_type="soxr_hq"`): `ceil(len * to / from)` samples.
+///
+/// ```
+/// let second = vec![0.0f32; 44_100];
+/// let out = genre_dsp::resample(&second, 44_100, 22_050)?;
+/// assert_eq!(out.len(), 22_050);
+/// # Ok::<(), genre_dsp::DspError>(())
+/// ```
+pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> crate::Result<Vec<f32>> {
+    if from_hz == to_hz {
+        return Ok(samples.to_vec());
+    }
+    let error = |reason: String| crate::DspError::Rates { from_hz, to_hz, reason };
+    let mut resampler = StreamResampler::new(from_hz, to_hz).map_err(error)?;
+    let mut out = Vec::with_capacity((samples.len() as u64 * u64::from(to_hz) / u64::from(from_hz)) as usize + 1);
+    resampler.push(samples, &mut out).map_err(error)?;
+    resampler.finish(&mut out).map_err(error)?;
+    Ok(out)
+}
+
 /// Input frames handed to rubato per call (about a third of a second at 44.1 kHz).
 const TARGET_CHUNK_IN: usize = 16_384;
 
@@ -30,6 +90,7 @@ const TARGET_CHUNK_IN: usize = 16_384;
 /// `ceil(frames_in * to / from)`.
 pub(crate) enum StreamResampler {
     /// soxr HQ's own stages, and the rates (for librosa's length).
+    #[cfg(feature = "soxr")]
     Soxr { inner: Box<soxr_hq::Resampler>, from_hz: u32, to_hz: u32 },
     /// rubato, for the ratios `soxr-hq` has no plan for.
     Fft(Box<FftResampler>),
@@ -45,18 +106,19 @@ impl StreamResampler {
                 RESAMPLE_RATES_HZ.end()
             ));
         }
+        #[cfg(feature = "soxr")]
         match soxr_hq::Resampler::new(from_hz, to_hz) {
-            Ok(inner) => Ok(StreamResampler::Soxr { inner: Box::new(inner), from_hz, to_hz }),
-            Err(soxr_hq::Unsupported::Irrational) => {
-                Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?)))
-            }
-            Err(other) => Err(other.to_string()),
+            Ok(inner) => return Ok(StreamResampler::Soxr { inner: Box::new(inner), from_hz, to_hz }),
+            Err(soxr_hq::Unsupported::Irrational) => {}
+            Err(other) => return Err(other.to_string()),
         }
+        Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?)))
     }
 
     /// Feeds `input`; appends whatever output is ready to `out`.
     pub(crate) fn push(&mut self, input: &[f32], out: &mut Vec<f32>) -> Result<(), String> {
         match self {
+            #[cfg(feature = "soxr")]
             StreamResampler::Soxr { inner, .. } => {
                 inner.push(input, out);
                 Ok(())
@@ -70,6 +132,7 @@ impl StreamResampler {
     /// length by librosa's `fix_length`).
     pub(crate) fn finish(&mut self, out: &mut Vec<f32>) -> Result<(), String> {
         match self {
+            #[cfg(feature = "soxr")]
             StreamResampler::Soxr { inner, from_hz, to_hz } => {
                 inner.finish(out);
                 let expected = (inner.frames_in() * u64::from(*to_hz)).div_ceil(u64::from(*from_hz));

@@ -23,7 +23,12 @@ impl AudioStream {
     /// Opens `path` for reading at `target_hz`. No resampling happens when the file
     /// already has that rate.
     pub fn open(path: impl AsRef<Path>, target_hz: u32) -> Result<Self> {
-        let decoder = AudioDecoder::open(path)?;
+        Self::new(AudioDecoder::open(path)?, target_hz)
+    }
+
+    /// Reads what `decoder` decodes, at `target_hz` (for audio that is not in a file:
+    /// [`AudioDecoder::from_reader`]).
+    pub fn new(decoder: AudioDecoder, target_hz: u32) -> Result<Self> {
         let from_hz = decoder.info().sample_rate;
         let resampler = if from_hz == target_hz {
             None
@@ -98,8 +103,8 @@ impl AudioStream {
 /// Decodes a whole file to mono at `target_hz` (like `librosa.load(path, sr=target_hz)`).
 ///
 /// ```no_run
-/// let samples = dsp::load_mono("track.wav", 22_050)?;
-/// # Ok::<(), dsp::DspError>(())
+/// let samples = genre_dsp::load_mono("track.wav", 22_050)?;
+/// # Ok::<(), genre_dsp::DspError>(())
 /// ```
 pub fn load_mono(path: impl AsRef<Path>, target_hz: u32) -> Result<Vec<f32>> {
     AudioStream::open(path, target_hz)?.read_up_to(None)

@@ -6,7 +6,7 @@
 //! convention); [`expected_calibration_error`] measures calibration.
 //!
 //! ```
-//! let report = eval::ClassificationReport::new(&[0, 1, 1, 2], &[0, 1, 2, 2], 3);
+//! let report = genre_eval::ClassificationReport::new(&[0, 1, 1, 2], &[0, 1, 2, 2], 3);
 //! assert_eq!(report.accuracy, 0.75);
 //! assert_eq!(report.confusion[1], vec![0, 1, 1]);
 //! ```

@@ -2,7 +2,7 @@
 //! (made by `fixtures/make_eval_fixtures.py`).
 #![allow(clippy::unwrap_used)] // a panic in a test is a failed test
 
-use eval::ClassificationReport;
+use genre_eval::ClassificationReport;
 
 #[test]
 fn report_equals_scikit_learn() {

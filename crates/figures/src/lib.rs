@@ -5,13 +5,13 @@
 //! `assets/DejaVuSans.LICENSE`), so pictures look the same on any machine.
 //!
 //! ```no_run
-//! use figures::{Heatmap, Palette};
+//! use genre_figures::{Heatmap, Palette};
 //! let values = vec![0.0f32; 128 * 130]; // [rows, columns], row 0 at the bottom
 //! let map = Heatmap::new("log-mel", values, 128, 130)
 //!     .with_x_range(0.0, 3.0, "time (s)")
 //!     .with_palette(Palette::Magma);
-//! figures::save_png("mel.png", &[map], 1)?;
-//! # Ok::<(), figures::FigureError>(())
+//! genre_figures::save_png("mel.png", &[map], 1)?;
+//! # Ok::<(), genre_figures::FigureError>(())
 //! ```
 
 #![deny(missing_docs)]
@@ -255,10 +255,10 @@ pub fn save_png(path: impl AsRef<Path>, maps: &[Heatmap], columns: usize) -> Res
 /// returns the PNG file's bytes (for a server that answers with the picture).
 ///
 /// ```
-/// let map = figures::Heatmap::new("ramp", (0..12).map(|v| v as f32).collect(), 3, 4);
-/// let png = figures::render_png(&[map], 1, (400, 300))?;
+/// let map = genre_figures::Heatmap::new("ramp", (0..12).map(|v| v as f32).collect(), 3, 4);
+/// let png = genre_figures::render_png(&[map], 1, (400, 300))?;
 /// assert_eq!(&png[1..4], b"PNG");
-/// # Ok::<(), figures::FigureError>(())
+/// # Ok::<(), genre_figures::FigureError>(())
 /// ```
 pub fn render_png(maps: &[Heatmap], columns: usize, panel: (u32, u32)) -> Result<Vec<u8>, FigureError> {
     for map in maps {
@@ -513,8 +513,8 @@ mod tests {
 
     #[test]
     fn writes_a_png_with_text_and_rejects_bad_shapes() {
-        let dir = scratch_dir::ScratchDir::new("figures");
-        let path = dir.join("map.png");
+        let dir = tempfile::Builder::new().prefix("genre-figures-").tempdir().expect("a temp folder for the test");
+        let path = dir.path().join("map.png");
         let values: Vec<f32> = (0..12).map(|v| v as f32).collect();
         let map = Heatmap::new("test", values.clone(), 3, 4)
             .with_x_range(0.0, 3.0, "time (s)")
@@ -528,11 +528,10 @@ mod tests {
             .with_labels("x", "y")
             .with_series("line", vec![(0.0, 0.0), (1.0, 0.5)], false)
             .with_series("reference", vec![(0.0, 0.0), (1.0, 1.0)], true);
-        save_line_charts_png(dir.join("lines.png"), &[chart]).unwrap();
-        assert_eq!(&std::fs::read(dir.join("lines.png")).unwrap()[1..4], b"PNG");
+        save_line_charts_png(dir.path().join("lines.png"), &[chart]).unwrap();
+        assert_eq!(&std::fs::read(dir.path().join("lines.png")).unwrap()[1..4], b"PNG");
         let bad = Heatmap::new("bad", values, 5, 5);
-        assert!(matches!(save_png(dir.join("bad.png"), &[bad], 1), Err(FigureError::Shape { .. })));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(matches!(save_png(dir.path().join("bad.png"), &[bad], 1), Err(FigureError::Shape { .. })));
     }
 
     #[test]

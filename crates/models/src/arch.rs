@@ -81,10 +81,10 @@ impl Architecture {
     }
 
     /// The features the architecture reads: the original's log-mel, or musicnn's.
-    pub fn feature_config(self) -> dsp::FeatureConfig {
+    pub fn feature_config(self) -> genre_dsp::FeatureConfig {
         match self.musicnn_source() {
-            Some(_) => dsp::FeatureConfig::musicnn(),
-            None => dsp::FeatureConfig::default(),
+            Some(_) => genre_dsp::FeatureConfig::musicnn(),
+            None => genre_dsp::FeatureConfig::default(),
         }
     }
 

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use burn::prelude::Device;
-use dsp::FeatureConfig;
+use genre_dsp::FeatureConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{GenreModel, ModelConfig};
@@ -51,14 +51,26 @@ pub struct CheckpointHeader {
     /// --whole-track`), and so reads whole tracks unless told otherwise.
     #[serde(default)]
     pub whole_track: bool,
+    /// The resampler that made the training features of audio not at the feature rate
+    /// (checkpoints that do not say were made with soxr HQ).
+    #[serde(default = "resampler_before_the_field")]
+    pub resampler: genre_dsp::Resampler,
+}
+
+fn resampler_before_the_field() -> genre_dsp::Resampler {
+    genre_dsp::Resampler::SoxrHq
 }
 
 impl CheckpointHeader {
     /// What of a file the model reads: every segment if `whole_track` is `Some(true)`,
     /// the first 30 s if `Some(false)`; with `None`, the model's own default (whole
     /// tracks for a model trained on them, else the first 30 s, as the original).
-    pub fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
-        if whole_track.unwrap_or(self.whole_track) { dsp::Coverage::WholeTrack } else { dsp::Coverage::Clip }
+    pub fn coverage(&self, whole_track: Option<bool>) -> genre_dsp::Coverage {
+        if whole_track.unwrap_or(self.whole_track) {
+            genre_dsp::Coverage::WholeTrack
+        } else {
+            genre_dsp::Coverage::Clip
+        }
     }
 }
 
@@ -97,6 +109,7 @@ impl Checkpoint {
             precision: Precision::F32,
             notes: serde_json::Value::Null,
             whole_track: false,
+            resampler: genre_dsp::Resampler::of_this_build(),
         };
         Checkpoint { header, weights }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::prelude::*;
-use dataset::segments::SegmentSet;
+use genre_dataset::segments::SegmentSet;
 
 /// One training example.
 #[derive(Debug, Clone, PartialEq)]

@@ -29,7 +29,7 @@ impl FastDropout {
     ///
     /// ```
     /// use burn::prelude::*;
-    /// let dropout = models::FastDropout::new(0.5);
+    /// let dropout = genre_models::FastDropout::new(0.5);
     /// let x = Tensor::<2>::ones([2, 3], &Device::flex());
     /// // Not an autodiff device: evaluation, the input comes back unchanged.
     /// assert_eq!(dropout.forward(x.clone()).into_data(), x.into_data());

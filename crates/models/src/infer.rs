@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use dsp::Features;
+use genre_dsp::Features;
 
 use crate::arch::GenreModel;
 use crate::checkpoint::Checkpoint;

@@ -15,12 +15,12 @@
 //! and `cuda` are cargo features.
 //!
 //! ```no_run
-//! use models::{Architecture, DeviceKind};
+//! use genre_models::{Architecture, DeviceKind};
 //! let device = DeviceKind::Cpu.device()?;
 //! let model = Architecture::CrnnBigru.default_config(10).init(&device);
 //! let x = burn::prelude::Tensor::<3>::zeros([2, 128, 130], &device);
 //! let logits = model.forward(x); // [2, 10]
-//! # Ok::<(), models::ModelError>(())
+//! # Ok::<(), genre_models::ModelError>(())
 //! ```
 
 #![deny(missing_docs)]

@@ -16,7 +16,6 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
 use crate::layers;
-use crate::musicnn::MusicnnSource;
 use crate::state_dict::{Loader, StateDict};
 
 /// TensorFlow's default batch-norm epsilon.
@@ -133,8 +132,8 @@ impl Vgg {
     }
 }
 
-/// The pretrained VGG of `source`, from `weights/musicnn/<source>_vgg.pt`.
-pub fn load_pretrained_vgg(source: MusicnnSource, device: &Device) -> crate::Result<Vgg> {
-    let path = crate::musicnn::converted_weights_file(&format!("{}_vgg.pt", source.name()));
-    VggConfig::new().load(&StateDict::read_pytorch(&path)?, device)
+/// The pretrained VGG stored in the converted weights file `path` (the repository's
+/// `weights/musicnn/<source>_vgg.pt`).
+pub fn load_pretrained_vgg(path: &std::path::Path, device: &Device) -> crate::Result<Vgg> {
+    VggConfig::new().load(&StateDict::read_pytorch(path)?, device)
 }

@@ -7,7 +7,7 @@ use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
 use std::path::Path;
 
 use burn::prelude::*;
-use dataset::segments::SegmentSet;
+use genre_dataset::segments::SegmentSet;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn weighting_tracks_equally_gives_each_track_the_same_total_weight() {
-        let features = |n: usize| dsp::Features::from_vec(vec![0.0; n * 2], [n, 1, 2]).unwrap();
+        let features = |n: usize| genre_dsp::Features::from_vec(vec![0.0; n * 2], [n, 1, 2]).unwrap();
         let set = SegmentSet::from_features(vec![(0, 0, features(10)), (1, 1, features(1)), (2, 0, features(4))]);
         let w = track_weights(&set);
         assert_eq!(w.len(), 15);

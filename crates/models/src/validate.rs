@@ -48,7 +48,7 @@ impl ModelConfig {
 
     /// Checks that the model reads the features `features` makes: a model is only ever
     /// run on its checkpoint's features, whose shape it must take.
-    pub fn validate_input(&self, features: &dsp::FeatureConfig) -> Result<()> {
+    pub fn validate_input(&self, features: &genre_dsp::FeatureConfig) -> Result<()> {
         let (mels, frames) = (features.n_mels, features.n_frames());
         let (model_mels, model_frames) = match self {
             ModelConfig::Crnn(c) => (c.n_mels, frames),

@@ -2,10 +2,10 @@
 //! its view (aggregation, top-K, pictures, explanations) without uploading again.
 
 use std::collections::VecDeque;
-use std::path::Path;
+
 use std::sync::{Arc, Mutex};
 
-use dsp::{Coverage, FeatureExtractor, FeatureScale, Features};
+use genre_dsp::{AudioDecoder, Coverage, FeatureExtractor, FeatureScale, Features};
 
 /// Audio kept for playback: at most this many seconds (the rest of a long file is
 /// still analysed, just not played back).
@@ -59,14 +59,15 @@ impl Envelope {
     }
 }
 
-/// Decodes `path` once and computes the model input, the log-mel, the waveform and
+/// Decodes the audio once and computes the model input, the log-mel, the waveform and
 /// the playback audio, segment by segment (memory grows with the features, not with
 /// a decoded copy of the whole file).
 pub fn features_of(
     extractor: &FeatureExtractor,
-    path: &Path,
+    decoder: AudioDecoder,
     coverage: Coverage,
-) -> dsp::Result<(Features, Features, Vec<i16>, Envelope)> {
+) -> genre_dsp::Result<(Features, Features, Vec<i16>, Envelope)> {
+    let path = decoder.path().to_path_buf();
     let config = extractor.config();
     let size = config.n_mels * config.n_frames();
     let playback_limit = PLAYBACK_SECONDS * config.sample_rate as usize;
@@ -74,7 +75,7 @@ pub fn features_of(
     let (mut playback, mut envelope) = (Vec::new(), Envelope::default());
     let mut previous = Vec::new();
     let mut count = 0;
-    for segment in extractor.segments(path, coverage)? {
+    for segment in extractor.segments_decoded(decoder, coverage)? {
         let audio = segment?;
         for (data, scale) in [(&mut standardized, FeatureScale::Standardized), (&mut decibels, FeatureScale::Decibels)]
         {
@@ -90,9 +91,8 @@ pub fn features_of(
     }
     let shape = [count, config.n_mels, config.n_frames()];
     let features =
-        Features::from_vec(standardized, shape).ok_or_else(|| dsp::DspError::Empty { path: path.to_path_buf() })?;
-    let decibels =
-        Features::from_vec(decibels, shape).ok_or_else(|| dsp::DspError::Empty { path: path.to_path_buf() })?;
+        Features::from_vec(standardized, shape).ok_or_else(|| genre_dsp::DspError::Empty { path: path.clone() })?;
+    let decibels = Features::from_vec(decibels, shape).ok_or_else(|| genre_dsp::DspError::Empty { path })?;
     Ok((features, decibels, playback, envelope))
 }
 

@@ -9,11 +9,11 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dsp::{Coverage, FeatureKind, FeatureScale, Features};
-use figures::{Heatmap, Palette};
-use models::infer::{Aggregation, Prediction};
+use genre_dsp::{AudioDecoder, Coverage, FeatureKind, FeatureScale, Features};
+use genre_figures::{Heatmap, Palette};
+use genre_models::infer::{Aggregation, Prediction};
+use genre_xai::Method;
 use serde::Deserialize;
-use xai::Method;
 
 use crate::AppState;
 use crate::analysis::{Analysis, features_of, new_id, wav_bytes};
@@ -190,7 +190,7 @@ pub(crate) async fn predict(
     let (name, bytes) = read_upload(multipart).await?;
     on_worker(&state, move |state| {
         let served = &state.models[view.model];
-        let features = state.upload_features(served, &name, &bytes, view.coverage)?;
+        let features = state.upload_features(served, &name, bytes, view.coverage)?;
         let segments = served.classifier.probabilities(&features, 32).map_err(internal)?;
         Ok(Json(state.prediction(served, name, &segments, view.aggregation, view.top_k)))
     })
@@ -207,7 +207,7 @@ pub(crate) async fn analyze(
     on_worker(&state, move |state| {
         let served = &state.models[model];
         let (features, decibels, playback, envelope) =
-            state.with_upload(&name, &bytes, |path| features_of(&served.extractor, path, coverage))?;
+            state.with_upload(&name, bytes, |decoder| features_of(&served.extractor, decoder, coverage))?;
         let probabilities = served.classifier.probabilities(&features, 32).map_err(internal)?;
         let config = served.extractor.config();
         let analysis = Arc::new(Analysis {
@@ -264,43 +264,40 @@ impl AppState {
         )
     }
 
-    /// Writes the upload to the server's folder, runs `read` on it, removes it. A
-    /// decoding error names the upload, never the server's own path.
+    /// Reads the upload from memory, named as the client named it (so that a decoding
+    /// error names the upload); `read` gets its decoder.
     fn with_upload<T>(
         &self,
         name: &str,
-        bytes: &[u8],
-        read: impl FnOnce(&std::path::Path) -> dsp::Result<T>,
+        bytes: Bytes,
+        read: impl FnOnce(AudioDecoder) -> genre_dsp::Result<T>,
     ) -> Result<T, ApiError> {
-        // Only the extension of the client's name is used, and only if it is a known one.
-        let extension = std::path::Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .filter(|e| dsp::AUDIO_EXTENSIONS.contains(&e.as_str()))
-            .unwrap_or_else(|| "bin".into());
-        let path = self.uploads.join(format!("{}.{extension}", self.next_upload.fetch_add(1, Ordering::Relaxed)));
-        std::fs::write(&path, bytes).map_err(|e| internal(format!("cannot store the upload: {e}")))?;
-        let result = read(&path);
-        let _ = std::fs::remove_file(&path);
-        let shown = path.display().to_string();
-        result.map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string().replace(&shown, name)))
+        self.uploads.fetch_add(1, Ordering::Relaxed);
+        AudioDecoder::from_reader(name, std::io::Cursor::new(bytes))
+            .and_then(read)
+            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
     }
 
     fn upload_features(
         &self,
         served: &crate::ServedModel,
         name: &str,
-        bytes: &[u8],
+        bytes: Bytes,
         coverage: Coverage,
     ) -> Result<Features, ApiError> {
-        self.with_upload(name, bytes, |path| served.extractor.extract_with(path, coverage, FeatureScale::Standardized))
+        self.with_upload(name, bytes, |decoder| {
+            served.extractor.extract_decoded(decoder, coverage, FeatureScale::Standardized)
+        })
     }
 }
 
 impl crate::ServedModel {
     /// Explains one segment of `features`; the attribution and the explained class.
-    fn explain_segment(&self, features: &Features, request: &ExplainRequest) -> Result<xai::Attribution, ApiError> {
+    fn explain_segment(
+        &self,
+        features: &Features,
+        request: &ExplainRequest,
+    ) -> Result<genre_xai::Attribution, ApiError> {
         let input = features
             .segment(request.segment)
             .ok_or_else(|| bad(format!("segment {}: the audio has {}", request.segment, features.n_segments())))?;
@@ -353,10 +350,10 @@ pub(crate) async fn mel_picture(
         };
         let map = Heatmap::new(format!("{}: {title}", analysis.name), values, rows, columns)
             .with_x_range(0.0, segments as f64 * config.segment_seconds(), "time (s)")
-            .with_row_labels(xai::mel_row_labels(config), 6, "mel band (centre)")
+            .with_row_labels(genre_xai::mel_row_labels(config), 6, "mel band (centre)")
             .with_palette(Palette::Magma)
             .with_colour_bar(bar);
-        Ok(png(figures::render_png(&[map], 1, (1400, 380)).map_err(internal)?))
+        Ok(png(genre_figures::render_png(&[map], 1, (1400, 380)).map_err(internal)?))
     })
     .await
 }
@@ -402,14 +399,14 @@ pub(crate) async fn explain_picture(
             request.segment,
             start + config.segment_seconds()
         );
-        let maps = xai::explanation_heatmaps(
+        let maps = genre_xai::explanation_heatmaps(
             analysis.features.segment(request.segment).ok_or_else(|| bad("no such segment"))?,
             &[attribution],
             config,
             start,
             &caption,
         );
-        let mut response = png(figures::render_png(&maps, 2, (760, 420)).map_err(internal)?);
+        let mut response = png(genre_figures::render_png(&maps, 2, (760, 420)).map_err(internal)?);
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(genre) {
             headers.insert("x-explained-genre", value);
@@ -433,7 +430,7 @@ pub(crate) async fn explain(
     on_worker(&state, move |state| {
         let served = &state.models[model];
         let coverage = served.coverage(query.whole_track);
-        let features = state.upload_features(served, &name, &bytes, coverage)?;
+        let features = state.upload_features(served, &name, bytes, coverage)?;
         let request = query.check(served.classifier.labels(), features.n_segments())?;
         let started = std::time::Instant::now();
         let attribution = served.explain_segment(&features, &request)?;

@@ -26,12 +26,12 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let checkpoint = models::checkpoint::Checkpoint::load("model.gmdl".as_ref())?;
-//! let state = web::AppState::new(checkpoint, models::DeviceKind::Cpu, web::Limits::default())?;
+//! let checkpoint = genre_models::checkpoint::Checkpoint::load("model.gmdl".as_ref())?;
+//! let state = genre_web::AppState::new(checkpoint, genre_models::DeviceKind::Cpu, genre_web::Limits::default())?;
 //! // Or several models, chosen per request with `model=NAME`:
-//! // web::AppState::with_models(vec![("gtzan".into(), a), ("emotify".into(), b)], device, limits)
+//! // genre_web::AppState::with_models(vec![("gtzan".into(), a), ("emotify".into(), b)], device, limits)
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, web::router(state)).await?;
+//! axum::serve(listener, genre_web::router(state)).await?;
 //! # Ok(()) }
 //! ```
 
@@ -50,12 +50,12 @@ pub use analysis::{Analysis, AnalysisStore, Envelope};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use dsp::FeatureExtractor;
-use models::DeviceKind;
-use models::checkpoint::Checkpoint;
-use models::infer::Classifier;
+use genre_dsp::FeatureExtractor;
+use genre_models::DeviceKind;
+use genre_models::checkpoint::Checkpoint;
+use genre_models::infer::Classifier;
+use genre_xai::Explainer;
 use tokio::sync::Semaphore;
-use xai::Explainer;
 
 /// Upload size and concurrency limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +82,13 @@ impl Default for Limits {
 pub enum WebError {
     /// The model could not be loaded.
     #[error(transparent)]
-    Model(#[from] models::ModelError),
+    Model(#[from] genre_models::ModelError),
     /// Its feature configuration is invalid.
     #[error(transparent)]
-    Features(#[from] dsp::DspError),
+    Features(#[from] genre_dsp::DspError),
     /// The explanation model could not be built.
     #[error(transparent)]
-    Explanations(#[from] xai::XaiError),
+    Explanations(#[from] genre_xai::XaiError),
     /// Model names must be distinct, and there must be one at least.
     #[error("models need distinct names, at least one: got [{0}]")]
     ModelNames(String),
@@ -114,7 +114,7 @@ impl ServedModel {
     /// What a request reads: every segment if `whole_track` says so, else the first
     /// 30 s; when it says nothing, the model's default (whole tracks for a model
     /// trained on them, as `cargo xtask predict`).
-    pub(crate) fn coverage(&self, whole_track: Option<bool>) -> dsp::Coverage {
+    pub(crate) fn coverage(&self, whole_track: Option<bool>) -> genre_dsp::Coverage {
         self.classifier.checkpoint().header.coverage(whole_track)
     }
 }
@@ -125,8 +125,8 @@ pub struct AppState {
     models: Vec<ServedModel>,
     device: DeviceKind,
     limits: Limits,
-    uploads: PathBuf,
-    next_upload: AtomicU64,
+    /// Uploads received so far.
+    uploads: AtomicU64,
     analyses: AnalysisStore,
     /// Admission: workers + queue permits; a request without one gets 503.
     admitted: Semaphore,
@@ -135,8 +135,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads `checkpoint` on `device` as the one model, named `model`; uploads go to a
-    /// fresh folder under the system's temporary folder.
+    /// Loads `checkpoint` on `device` as the one model, named `model`. Uploads are
+    /// analysed in memory; nothing is written to disk.
     pub fn new(checkpoint: Checkpoint, device: DeviceKind, limits: Limits) -> Result<Arc<Self>, WebError> {
         Self::with_models(vec![("model".to_string(), checkpoint)], device, limits)
     }
@@ -163,19 +163,12 @@ impl AppState {
                 Ok::<_, WebError>(ServedModel { name, classifier, explainer, extractor })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        // One folder per server (several may share a process, e.g. in tests): each
-        // removes its own when dropped.
-        static SERVERS: AtomicU64 = AtomicU64::new(0);
-        let n = SERVERS.fetch_add(1, Ordering::Relaxed);
-        let uploads = std::env::temp_dir().join(format!("genre-web-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&uploads).map_err(|source| WebError::Io { path: uploads.clone(), source })?;
         let workers = limits.workers.max(1);
         Ok(Arc::new(AppState {
             models,
             device,
             limits,
-            uploads,
-            next_upload: AtomicU64::new(0),
+            uploads: AtomicU64::new(0),
             analyses: AnalysisStore::new(limits.analyses),
             admitted: Semaphore::new(workers + limits.queue),
             running: Semaphore::new(workers),
@@ -198,13 +191,7 @@ impl AppState {
 
     /// How many uploads the server has received so far.
     pub fn uploads_received(&self) -> u64 {
-        self.next_upload.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for AppState {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.uploads);
+        self.uploads.load(Ordering::Relaxed)
     }
 }
 
@@ -212,9 +199,9 @@ impl Drop for AppState {
 /// connection fails.
 ///
 /// ```no_run
-/// # async fn run(state: std::sync::Arc<web::AppState>) -> std::io::Result<()> {
+/// # async fn run(state: std::sync::Arc<genre_web::AppState>) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-/// web::serve(listener, state).await
+/// genre_web::serve(listener, state).await
 /// # }
 /// ```
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {

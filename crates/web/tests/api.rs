@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use models::DeviceKind;
-use models::checkpoint::Checkpoint;
+use genre_models::DeviceKind;
+use genre_models::checkpoint::Checkpoint;
+use genre_web::{AppState, Limits};
 use tower::ServiceExt;
-use web::{AppState, Limits};
 
 fn repo() -> PathBuf {
     std::path::PathBuf::from(
@@ -47,7 +47,7 @@ fn upload(uri: &str, field: &str, name: &str, bytes: &[u8]) -> Request<Body> {
 }
 
 async fn send(state: &Arc<AppState>, request: Request<Body>) -> (StatusCode, serde_json::Value) {
-    let response = web::router(state.clone()).oneshot(request).await.unwrap();
+    let response = genre_web::router(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
@@ -91,8 +91,8 @@ async fn a_good_upload_gets_the_cli_s_json_object() {
     assert_eq!(v["segments"].as_array().unwrap().len(), 10);
     // Same numbers as the library gives for the same file.
     let checkpoint = default_model();
-    let extractor = dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
-    let classifier = models::infer::Classifier::new(checkpoint, &DeviceKind::Cpu.device().unwrap()).unwrap();
+    let extractor = genre_dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
+    let classifier = genre_models::infer::Classifier::new(checkpoint, &DeviceKind::Cpu.device().unwrap()).unwrap();
     let segments = classifier
         .probabilities(&extractor.extract(repo().join("fixtures/audio/music_22050_flac.flac")).unwrap(), 32)
         .unwrap();
@@ -199,7 +199,8 @@ async fn concurrent_requests_are_served_or_refused_with_503_never_dropped() {
 }
 
 async fn get_bytes(state: &Arc<AppState>, uri: &str) -> (StatusCode, String, Vec<u8>) {
-    let response = web::router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let response =
+        genre_web::router(state.clone()).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
     let status = response.status();
     let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();

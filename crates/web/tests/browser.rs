@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use models::DeviceKind;
-use models::checkpoint::Checkpoint;
-use models::infer::{Aggregation, Classifier, Prediction};
+use genre_models::DeviceKind;
+use genre_models::checkpoint::Checkpoint;
+use genre_models::infer::{Aggregation, Classifier, Prediction};
+use genre_web::{AppState, Limits};
 use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
-use web::{AppState, Limits};
 
 fn repo() -> PathBuf {
     std::path::PathBuf::from(
@@ -210,12 +210,13 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
 
     // What the library answers for this file, under two aggregations.
     let checkpoint = Checkpoint::load(&bundled).unwrap();
-    let extractor = dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
+    let extractor = genre_dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
     let classifier = Classifier::new(checkpoint.clone(), &DeviceKind::Cpu.device().unwrap()).unwrap();
     // The page reads what the model reads by default: the whole file for the bundled
     // model, which was trained on whole clips.
-    let coverage = if checkpoint.header.whole_track { dsp::Coverage::WholeTrack } else { dsp::Coverage::Clip };
-    let features = extractor.extract_with(&clip, coverage, dsp::FeatureScale::Standardized).unwrap();
+    let coverage =
+        if checkpoint.header.whole_track { genre_dsp::Coverage::WholeTrack } else { genre_dsp::Coverage::Clip };
+    let features = extractor.extract_with(&clip, coverage, genre_dsp::FeatureScale::Standardized).unwrap();
     let segments = classifier.probabilities(&features, 32).unwrap();
     let answer = |aggregation, k| {
         Prediction::new(
@@ -237,7 +238,7 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = web::router(state.clone());
+    let router = genre_web::router(state.clone());
     runtime.spawn(async move { axum::serve(listener, router).await });
 
     let mut browser = Browser::launch();

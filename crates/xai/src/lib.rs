@@ -13,9 +13,9 @@
 //! probability fall.
 //!
 //! ```no_run
-//! use xai::{Explainer, IntegratedGradients};
-//! let checkpoint = models::checkpoint::Checkpoint::load("model.gmdl".as_ref())?;
-//! let explainer = Explainer::new(&checkpoint, &models::DeviceKind::Cpu.device()?)?;
+//! use genre_xai::{Explainer, IntegratedGradients};
+//! let checkpoint = genre_models::checkpoint::Checkpoint::load("model.gmdl".as_ref())?;
+//! let explainer = Explainer::new(&checkpoint, &genre_models::DeviceKind::Cpu.device()?)?;
 //! let segment = vec![0.0f32; 128 * 130];
 //! let ig = explainer.integrated_gradients(&segment, 0, &IntegratedGradients::default())?;
 //! println!("completeness error {}", ig.completeness_error.unwrap_or(0.0));
@@ -28,8 +28,8 @@ mod picture;
 mod quadrature;
 
 use burn::prelude::*;
-use models::GenreModel;
-use models::checkpoint::Checkpoint;
+use genre_models::GenreModel;
+use genre_models::checkpoint::Checkpoint;
 use serde::{Deserialize, Serialize};
 
 pub use picture::{draw_explanations, explanation_heatmaps, mel_row_labels};
@@ -41,7 +41,7 @@ pub use quadrature::{IntegrationRule, integration_points};
 pub enum XaiError {
     /// The model could not be loaded.
     #[error(transparent)]
-    Model(#[from] models::ModelError),
+    Model(#[from] genre_models::ModelError),
     /// A segment of the wrong size.
     #[error("a segment has {got} values, the model takes {n_mels} x {n_frames} = {}", n_mels * n_frames)]
     Input {
@@ -65,7 +65,7 @@ pub enum XaiError {
     Unsupported(String),
     /// A picture could not be written.
     #[error(transparent)]
-    Figure(#[from] figures::FigureError),
+    Figure(#[from] genre_figures::FigureError),
 }
 
 /// Result alias.
@@ -238,7 +238,7 @@ impl Explainer {
 
     /// The class the model gives `segment` the highest logit.
     pub fn predicted(&self, segment: &[f32]) -> usize {
-        models::infer::argmax(&self.logits(segment.to_vec(), 1)[0])
+        genre_models::infer::argmax(&self.logits(segment.to_vec(), 1)[0])
     }
 
     /// Integrated gradients of the target logit.
@@ -494,8 +494,8 @@ mod tests {
     /// be empty. (The CRNNs are checked against Captum in tests/.)
     #[test]
     fn grad_cam_finds_a_gradient_in_every_architecture() {
-        let device = models::DeviceKind::Cpu.device().unwrap();
-        for arch in [models::Architecture::Transformer, models::Architecture::MusicnnMsd] {
+        let device = genre_models::DeviceKind::Cpu.device().unwrap();
+        for arch in [genre_models::Architecture::Transformer, genre_models::Architecture::MusicnnMsd] {
             let config = arch.default_config(3);
             let features = arch.feature_config();
             let model = config.init(&device);

@@ -2,18 +2,18 @@
 
 use std::path::Path;
 
-use dsp::FeatureConfig;
-use figures::{Heatmap, Palette};
+use genre_dsp::FeatureConfig;
+use genre_figures::{Heatmap, Palette};
 
 use crate::{Attribution, Method, Result};
 
 /// The centre frequency of each mel band of `config`, as row labels.
 pub fn mel_row_labels(config: &FeatureConfig) -> Vec<String> {
     let fmax = config.fmax.unwrap_or(f64::from(config.sample_rate) / 2.0);
-    let (lo, hi) = (dsp::mel::hz_to_mel(config.fmin), dsp::mel::hz_to_mel(fmax));
+    let (lo, hi) = (genre_dsp::mel::hz_to_mel(config.fmin), genre_dsp::mel::hz_to_mel(fmax));
     let step = (hi - lo) / (config.n_mels + 1) as f64;
-    let centres: Vec<f64> = (1..=config.n_mels).map(|i| dsp::mel::mel_to_hz(lo + step * i as f64)).collect();
-    figures::frequency_labels(&centres)
+    let centres: Vec<f64> = (1..=config.n_mels).map(|i| genre_dsp::mel::mel_to_hz(lo + step * i as f64)).collect();
+    genre_figures::frequency_labels(&centres)
 }
 
 /// One PNG: the segment's spectrogram, then each attribution over it (grey
@@ -29,12 +29,12 @@ pub fn draw_explanations(
 ) -> Result<()> {
     let maps = explanation_heatmaps(segment, attributions, config, start_seconds, caption);
     let per_row = if maps.len() > 2 { 2 } else { maps.len() };
-    figures::save_png(path, &maps, per_row)?;
+    genre_figures::save_png(path, &maps, per_row)?;
     Ok(())
 }
 
 /// The panels [`draw_explanations`] draws (input, then one per attribution), for a
-/// caller that renders them itself, e.g. with [`figures::render_png`].
+/// caller that renders them itself, e.g. with [`genre_figures::render_png`].
 pub fn explanation_heatmaps(
     segment: &[f32],
     attributions: &[Attribution],

@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use models::checkpoint::Checkpoint;
-use models::{Architecture, StateDict};
+use genre_models::checkpoint::Checkpoint;
+use genre_models::{Architecture, StateDict};
+use genre_xai::{Explainer, IntegratedGradients, IntegrationRule, Occlusion};
 use ndarray::ArrayD;
 use ndarray_npy::ReadNpyExt;
-use xai::{Explainer, IntegratedGradients, IntegrationRule, Occlusion};
 
 fn fixtures() -> PathBuf {
     std::path::PathBuf::from(
@@ -23,12 +23,12 @@ fn npy(path: &Path) -> Vec<f32> {
 }
 
 fn explainer(arch: Architecture) -> Explainer {
-    let device = models::DeviceKind::Cpu.device().unwrap();
+    let device = genre_models::DeviceKind::Cpu.device().unwrap();
     let dict = StateDict::read_pytorch(&fixtures().join(format!("models/{}.pt", arch.name()))).unwrap();
     let config = arch.default_config(4);
     let model = config.load(&dict, &device).unwrap();
     let labels = (0..4).map(|i| format!("class{i}")).collect();
-    let checkpoint = Checkpoint::new(&model, config, labels, dsp::FeatureConfig::default());
+    let checkpoint = Checkpoint::new(&model, config, labels, genre_dsp::FeatureConfig::default());
     Explainer::new(&checkpoint, &device).unwrap()
 }
 

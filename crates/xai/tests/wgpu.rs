@@ -13,11 +13,11 @@ use std::path::PathBuf;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use dsp::{FeatureExtractor, FeatureScale, Features};
-use models::checkpoint::Checkpoint;
-use models::infer::Classifier;
-use models::{Architecture, DeviceKind, ModelConfig, StateDict};
-use xai::{Explainer, IntegratedGradients, Method, Occlusion};
+use genre_dsp::{FeatureExtractor, FeatureScale, Features};
+use genre_models::checkpoint::Checkpoint;
+use genre_models::infer::Classifier;
+use genre_models::{Architecture, DeviceKind, ModelConfig, StateDict};
+use genre_xai::{Explainer, IntegratedGradients, Method, Occlusion};
 
 fn repo() -> PathBuf {
     std::path::PathBuf::from(
@@ -41,7 +41,7 @@ fn crnn_bigru() -> Checkpoint {
     let config = arch.default_config(4);
     let model = config.load(&dict, &cpu()).unwrap();
     let labels = (0..4).map(|i| format!("class{i}")).collect();
-    Checkpoint::new(&model, config, labels, dsp::FeatureConfig::default())
+    Checkpoint::new(&model, config, labels, genre_dsp::FeatureConfig::default())
 }
 
 /// The default model that ships inside `genre`.

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use dsp::{FeatureConfig, FeatureExtractor};
+use genre_dsp::{FeatureConfig, FeatureExtractor};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchFeaturesArgs {

@@ -14,7 +14,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use models::{Architecture, DeviceKind};
+use genre_models::{Architecture, DeviceKind};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchModelArgs {

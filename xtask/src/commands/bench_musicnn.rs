@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::prelude::*;
-use dsp::{FeatureConfig, FeatureExtractor};
-use models::musicnn::MusicnnSource;
+use genre_dsp::{FeatureConfig, FeatureExtractor};
+use genre_models::musicnn::MusicnnSource;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchMusicnnArgs {
@@ -43,7 +43,7 @@ pub fn run(args: BenchMusicnnArgs) -> anyhow::Result<ExitCode> {
     let source = args.model;
     let files = genre_cli::audio_files::expand(&args.inputs).all_or_error()?;
     anyhow::ensure!(!files.is_empty(), "no audio files found");
-    let device = models::DeviceKind::Cpu.device()?;
+    let device = genre_models::DeviceKind::Cpu.device()?;
     let tagger = genre_cli::pretrained::tagger(source, &device)?;
     let extractor = FeatureExtractor::new(FeatureConfig::musicnn())?;
     let embed = |file: &std::path::Path| -> anyhow::Result<usize> {

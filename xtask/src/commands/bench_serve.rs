@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use genre_cli::bundled::ModelChoice;
-use models::DeviceKind;
+use genre_models::DeviceKind;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchServeArgs {
@@ -52,12 +52,12 @@ pub fn run(args: BenchServeArgs) -> anyhow::Result<ExitCode> {
     let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "upload".into());
     // Every request the clients can have in flight waits in the queue: none gets 503
     // unless the server misbehaves.
-    let limits = web::Limits { workers: args.workers, queue: args.concurrency, ..web::Limits::default() };
-    let state = web::AppState::new(checkpoint, DeviceKind::Cpu, limits)?;
+    let limits = genre_web::Limits { workers: args.workers, queue: args.concurrency, ..genre_web::Limits::default() };
+    let state = genre_web::AppState::new(checkpoint, DeviceKind::Cpu, limits)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}/api/predict", listener.local_addr()?);
-    runtime.spawn(web::serve(listener, state));
+    runtime.spawn(genre_web::serve(listener, state));
     println!(
         "{}: model {model_name}, server workers {}, {} requests with {} in flight",
         args.file.display(),

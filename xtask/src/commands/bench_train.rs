@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use models::DeviceKind;
+use genre_models::DeviceKind;
 
 use super::bench_model::BenchModelArgs;
 use super::bench_model::training_step_seconds;

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use genre_cli::bundled::BundledModel;
-use models::DeviceKind;
-use models::checkpoint::{Checkpoint, Precision};
-use models::infer::Classifier;
+use genre_models::DeviceKind;
+use genre_models::checkpoint::{Checkpoint, Precision};
+use genre_models::infer::Classifier;
 
 #[derive(Debug, clap::Args)]
 pub struct BundleArgs {
@@ -40,7 +40,7 @@ pub fn run(args: BundleArgs) -> anyhow::Result<ExitCode> {
     full.save(&tmp, Precision::F16)?;
     let half = Checkpoint::load(&tmp)?;
     let (full, half) = (Classifier::new(full, &device)?, Classifier::new(half, &device)?);
-    let extractor = dsp::FeatureExtractor::new(full.checkpoint().header.features.clone())?;
+    let extractor = genre_dsp::FeatureExtractor::new(full.checkpoint().header.features.clone())?;
     let mut worst = 0.0f32;
     let files = genre_cli::audio_files::expand(&args.check).all_or_error()?;
     for file in &files {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 
 #[derive(Debug, clap::Args)]
 pub struct ParityArgs {

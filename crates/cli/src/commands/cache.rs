@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use dataset::TrackIndex;
-use dataset::cache::FeatureCache;
-use dsp::{Coverage, FeatureConfig};
+use genre_dataset::TrackIndex;
+use genre_dataset::cache::FeatureCache;
+use genre_dsp::{Coverage, FeatureConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::default_threads;

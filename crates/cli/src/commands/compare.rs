@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use models::checkpoint::Checkpoint;
+use genre_models::checkpoint::Checkpoint;
 
 /// `genre compare`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -101,11 +101,11 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
 /// Median milliseconds to classify one clip's segments (zeros of the model's input
 /// shape), over five runs after one warm-up.
 fn latency_ms(checkpoint: &Checkpoint) -> anyhow::Result<f64> {
-    let device = models::DeviceKind::Cpu.device()?;
+    let device = genre_models::DeviceKind::Cpu.device()?;
     let features = &checkpoint.header.features;
     let shape = [features.segments_per_clip, features.n_mels, features.n_frames()];
-    let input = dsp::Features::from_vec(vec![0.0; shape.iter().product()], shape).context("input shape")?;
-    let classifier = models::infer::Classifier::new(checkpoint.clone(), &device)?;
+    let input = genre_dsp::Features::from_vec(vec![0.0; shape.iter().product()], shape).context("input shape")?;
+    let classifier = genre_models::infer::Classifier::new(checkpoint.clone(), &device)?;
     classifier.probabilities(&input, 32)?;
     let mut times: Vec<f64> = (0..5)
         .map(|_| {

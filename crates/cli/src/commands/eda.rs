@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dataset::TrackIndex;
-use dsp::FeatureConfig;
+use genre_dataset::TrackIndex;
+use genre_dsp::FeatureConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::default_threads;
@@ -28,10 +28,10 @@ pub fn run(args: EdaArgs) -> anyhow::Result<ExitCode> {
     let index = TrackIndex::open(&args.data)?;
     let bar = ProgressBar::new(2 * index.tracks().len() as u64)
         .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} passes over files, {elapsed} elapsed")?);
-    let validation = dataset::validate::validate(&index, args.threads, &|| bar.inc(1));
-    let description = dataset::eda::describe(&index, &FeatureConfig::default(), args.threads, &|| bar.inc(1));
+    let validation = genre_dataset::validate::validate(&index, args.threads, &|| bar.inc(1));
+    let description = genre_dataset::eda::describe(&index, &FeatureConfig::default(), args.threads, &|| bar.inc(1));
     bar.finish_and_clear();
-    let html = dataset::eda::render_html(&index, &validation, &description);
+    let html = genre_dataset::eda::render_html(&index, &validation, &description);
     let page = args.out.join("index.html");
     crate::atomic::write(&page, |w| Ok(w.write_all(html.as_bytes())?))?;
     crate::atomic::write_json(&args.out.join("validation.json"), &validation)?;

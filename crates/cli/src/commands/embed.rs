@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dataset::TrackIndex;
-use dataset::cache::FeatureCache;
-use dataset::segments::SegmentSet;
-use dsp::Coverage;
-use models::DeviceKind;
-use models::musicnn::{EmbeddingCache, EmbeddingLayer, MusicnnSource, embed_set};
+use genre_dataset::TrackIndex;
+use genre_dataset::cache::FeatureCache;
+use genre_dataset::segments::SegmentSet;
+use genre_dsp::Coverage;
+use genre_models::DeviceKind;
+use genre_models::musicnn::{EmbeddingCache, EmbeddingLayer, MusicnnSource, embed_set};
 
 use crate::args::{default_threads, use_threads};
 
@@ -55,7 +55,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let (source, layer) = (args.model, args.layer);
     let device = args.device.device()?;
     let index = TrackIndex::open(&args.data)?;
-    let config = dsp::FeatureConfig::musicnn();
+    let config = genre_dsp::FeatureConfig::musicnn();
     let segment_seconds = config.segment_seconds();
     let cache = FeatureCache::open(&args.cache_dir, config)?;
     let coverage = if args.whole_track { Coverage::WholeTrack } else { Coverage::Clip };

@@ -9,13 +9,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dataset::TrackIndex;
-use dataset::cache::FeatureCache;
-use dataset::segments::SegmentSet;
-use dsp::Coverage;
-use eval::{ClassificationReport, expected_calibration_error};
-use models::DeviceKind;
-use models::infer::{Aggregation, Classifier, argmax};
+use genre_dataset::TrackIndex;
+use genre_dataset::cache::FeatureCache;
+use genre_dataset::segments::SegmentSet;
+use genre_dsp::Coverage;
+use genre_eval::{ClassificationReport, expected_calibration_error};
+use genre_models::DeviceKind;
+use genre_models::infer::{Aggregation, Classifier, argmax};
 
 use crate::args::{SplitOptions, default_threads, use_threads};
 use crate::bundled::ModelChoice;
@@ -161,23 +161,23 @@ fn draw_confusion(path: &std::path::Path, confusion: &[Vec<usize>], labels: &[St
         values.extend(row.iter().map(|&n| n as f32 / total));
     }
     let rows: Vec<String> = labels.iter().rev().cloned().collect();
-    let map = figures::Heatmap::new("confusion (tracks, share of each true genre)", values, k, k)
+    let map = genre_figures::Heatmap::new("confusion (tracks, share of each true genre)", values, k, k)
         .with_column_labels(labels.to_vec(), "predicted")
         .with_row_labels(rows, k, "true")
         .with_range(0.0, 1.0)
         .with_colour_bar("share of the true genre's tracks");
-    figures::save_png(path, &[map], 1)?;
+    genre_figures::save_png(path, &[map], 1)?;
     Ok(())
 }
 
 /// Accuracy against confidence per bin, with the diagonal of perfect calibration.
 fn draw_reliability(path: &std::path::Path, table: &[(f64, f64, usize)], ece: f64) -> anyhow::Result<()> {
     let points: Vec<(f64, f64)> = table.iter().filter(|b| b.2 > 0).map(|&(conf, acc, _)| (conf, acc)).collect();
-    let chart = figures::LineChart::new(format!("reliability (segments), ECE {ece:.3}"), (0.0, 1.0), (0.0, 1.0))
+    let chart = genre_figures::LineChart::new(format!("reliability (segments), ECE {ece:.3}"), (0.0, 1.0), (0.0, 1.0))
         .with_labels("mean confidence in bin", "accuracy in bin")
         .with_series("model", points, false)
         .with_series("perfect calibration", vec![(0.0, 0.0), (1.0, 1.0)], true);
-    figures::save_line_charts_png(path, &[chart])?;
+    genre_figures::save_line_charts_png(path, &[chart])?;
     Ok(())
 }
 

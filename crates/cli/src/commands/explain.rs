@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dsp::{FeatureExtractor, FeatureScale};
-use models::DeviceKind;
-use xai::{Attribution, Explainer, Method};
+use genre_dsp::{FeatureExtractor, FeatureScale};
+use genre_models::DeviceKind;
+use genre_xai::{Attribution, Explainer, Method};
 
 use crate::args::{ReadsArgs, default_threads, use_threads};
 use crate::bundled::ModelChoice;
@@ -131,7 +131,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             let start = s as f64 * config.segment_seconds();
             for a in &attributions {
                 let png = args.out.join(format!("{}.png", a.method.name()));
-                xai::draw_explanations(
+                genre_xai::draw_explanations(
                     &png,
                     input,
                     std::slice::from_ref(a),
@@ -140,7 +140,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
                     &caption(&args, &labels[target]),
                 )?;
             }
-            xai::draw_explanations(
+            genre_xai::draw_explanations(
                 args.out.join("explain.png"),
                 input,
                 &attributions,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 
 /// `genre features`'s arguments.
 #[derive(Debug, clap::Args)]

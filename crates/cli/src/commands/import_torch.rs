@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use models::checkpoint::{Checkpoint, Precision};
-use models::{Architecture, DeviceKind, StateDict};
+use genre_models::checkpoint::{Checkpoint, Precision};
+use genre_models::{Architecture, DeviceKind, StateDict};
 
 /// `genre import-torch`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -36,7 +36,7 @@ pub fn run(args: ImportTorchArgs) -> anyhow::Result<ExitCode> {
     let model = config
         .load(&dict, &device)
         .with_context(|| format!("{}: labels give {} classes", args.state_dict.display(), args.labels.len()))?;
-    let mut checkpoint = Checkpoint::new(&model, config, args.labels.clone(), dsp::FeatureConfig::default());
+    let mut checkpoint = Checkpoint::new(&model, config, args.labels.clone(), genre_dsp::FeatureConfig::default());
     checkpoint.header.notes = serde_json::json!({ "imported_from": args.state_dict.display().to_string() });
     checkpoint.save(&args.out, Precision::F32)?;
     println!(

@@ -78,10 +78,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 /// The features of `path` as an ndarray, for writing or comparing.
 pub fn features_array(
-    extractor: &dsp::FeatureExtractor,
+    extractor: &genre_dsp::FeatureExtractor,
     path: &std::path::Path,
-    coverage: dsp::Coverage,
-    scale: dsp::FeatureScale,
+    coverage: genre_dsp::Coverage,
+    scale: genre_dsp::FeatureScale,
 ) -> anyhow::Result<ndarray::Array3<f32>> {
     let features = extractor.extract_with(path, coverage, scale)?;
     let shape = features.shape();

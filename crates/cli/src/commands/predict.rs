@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dsp::{Coverage, FeatureExtractor, FeatureScale};
-use models::DeviceKind;
-use models::infer::{Aggregation, Classifier, Prediction};
+use genre_dsp::{Coverage, FeatureExtractor, FeatureScale};
+use genre_models::DeviceKind;
+use genre_models::infer::{Aggregation, Classifier, Prediction};
 
 use crate::args::{ReadsArgs, default_threads, use_threads};
 use crate::bundled::ModelChoice;

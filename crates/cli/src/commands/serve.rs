@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use models::DeviceKind;
+use genre_models::DeviceKind;
 
 use crate::args::default_threads;
 use crate::bundled::ModelChoice;
@@ -50,20 +50,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let shared = args.models.iter().filter(|c| c.short_name() == stem).count() > 1;
         models.push((if shared { choice.to_string() } else { stem }, choice.load()?));
     }
-    let limits = web::Limits {
+    let limits = genre_web::Limits {
         max_upload_bytes: args.max_upload_mb * 1024 * 1024,
         workers: args.workers,
         queue: args.queue,
-        ..web::Limits::default()
+        ..genre_web::Limits::default()
     };
-    let state = web::AppState::with_models(models, args.device, limits)?;
+    let state = genre_web::AppState::with_models(models, args.device, limits)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);
         let listener =
             tokio::net::TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
         println!("serving on http://{address}/ (page; API: /api/health, /api/model, /api/predict, /api/explain)");
-        web::serve(listener, state).await.context("server stopped")
+        genre_web::serve(listener, state).await.context("server stopped")
     })?;
     Ok(ExitCode::SUCCESS)
 }

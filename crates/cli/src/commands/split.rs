@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dataset::TrackIndex;
-use dataset::split::{self, Fractions, Groups, TrackSplit};
+use genre_dataset::TrackIndex;
+use genre_dataset::split::{self, Fractions, Groups, TrackSplit};
 use serde::Serialize;
 
 use crate::args::{SplitOptions, SplitStrategy};
@@ -75,7 +75,7 @@ pub fn make(index: &TrackIndex, options: &SplitOptions) -> anyhow::Result<(Track
             let dir = options.lists.as_deref().context("--strategy lists needs --lists DIR")?;
             let paths = ["train", "valid", "test"].map(|p| dir.join(format!("{p}_{}.txt", options.list_kind)));
             let listed = match split::from_lists(index, [&paths[0], &paths[1], &paths[2]], options.allow_missing) {
-                Err(e @ dataset::DatasetError::MissingListed { .. }) => anyhow::bail!("{e} (--allow-missing)"),
+                Err(e @ genre_dataset::DatasetError::MissingListed { .. }) => anyhow::bail!("{e} (--allow-missing)"),
                 other => other?,
             };
             if !listed.missing.is_empty() {

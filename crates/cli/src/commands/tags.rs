@@ -9,9 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use burn::prelude::*;
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
-use models::DeviceKind;
-use models::musicnn::{MusicnnSource, tag_names};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_models::DeviceKind;
+use genre_models::musicnn::{MusicnnSource, tag_names};
 
 use crate::args::{default_threads, use_threads};
 
@@ -115,14 +115,18 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
         let values: Vec<f32> = rows.iter().flat_map(|&t| (0..patches).map(move |p| taggram[p * n_tags + t])).collect();
         let names: Vec<String> = rows.iter().map(|&t| tags[t].clone()).collect();
         let n_rows = rows.len();
-        let map =
-            figures::Heatmap::new(format!("{label} taggram: {}", file_name(&args.audio)), values, n_rows, patches)
-                .with_x_range(0.0, patches as f64 * patch_seconds, "time (s)")
-                .with_row_labels(names, n_rows, "")
-                .with_range(0.0, 1.0)
-                .with_colour_bar("tag probability");
+        let map = genre_figures::Heatmap::new(
+            format!("{label} taggram: {}", file_name(&args.audio)),
+            values,
+            n_rows,
+            patches,
+        )
+        .with_x_range(0.0, patches as f64 * patch_seconds, "time (s)")
+        .with_row_labels(names, n_rows, "")
+        .with_range(0.0, 1.0)
+        .with_colour_bar("tag probability");
         let png = dir.join("taggram.png");
-        figures::save_png(&png, &[map], 1)?;
+        genre_figures::save_png(&png, &[map], 1)?;
         crate::atomic::write(&dir.join("taggram.csv"), |w| {
             writeln!(w, "start_s,end_s,{}", tags.join(","))?;
             for p in 0..patches {

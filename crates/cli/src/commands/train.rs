@@ -17,19 +17,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dataset::TrackIndex;
-use dataset::cache::FeatureCache;
-use dataset::segments::SegmentSet;
-use dsp::Coverage;
-use models::checkpoint::{Checkpoint, Precision};
-use models::data::SegmentBatcher;
-use models::infer::{Aggregation, argmax};
-use models::musicnn::{
+use genre_dataset::TrackIndex;
+use genre_dataset::cache::FeatureCache;
+use genre_dataset::segments::SegmentSet;
+use genre_dsp::Coverage;
+use genre_models::checkpoint::{Checkpoint, Precision};
+use genre_models::data::SegmentBatcher;
+use genre_models::infer::{Aggregation, argmax};
+use genre_models::musicnn::{
     EmbeddingCache, EmbeddingLayer, EmbeddingStandardization, Musicnn, MusicnnTransfer, MusicnnTransferConfig,
     TagPriorConfig, embed_set, embeddings_side_by_side,
 };
-use models::train::{TrainingConfig, evaluate};
-use models::{Architecture, DeviceKind, GenreModel, ModelConfig};
+use genre_models::train::{TrainingConfig, evaluate};
+use genre_models::{Architecture, DeviceKind, GenreModel, ModelConfig};
 
 use crate::args::{SplitOptions, SplitStrategy, default_threads, use_threads};
 
@@ -156,8 +156,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut config = TrainingConfig::original(arch, index.labels().len());
     (config.max_epochs, config.patience, config.batch_size, config.seed) =
         (args.epochs, args.patience, args.batch, args.split.seed);
-    config.reduce_lr_on_plateau = args.reduce_lr_on_plateau.then(models::train::ReduceLrOnPlateau::default);
-    config.spec_augment = args.spec_augment.then(models::train::SpecAugment::default);
+    config.reduce_lr_on_plateau = args.reduce_lr_on_plateau.then(genre_models::train::ReduceLrOnPlateau::default);
+    config.spec_augment = args.spec_augment.then(genre_models::train::SpecAugment::default);
     config.weight_tracks_equally = args.weight_tracks_equally;
     anyhow::ensure!(
         !(args.spec_augment && arch.musicnn_source().is_some()),
@@ -268,7 +268,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if !resuming {
         writeln!(csv, "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,seconds")?;
     }
-    let mut on_epoch = |m: &models::train::EpochMetrics, model: &models::GenreModel| {
+    let mut on_epoch = |m: &genre_models::train::EpochMetrics, model: &genre_models::GenreModel| {
         println!(
             "epoch {:>3}: train loss {:.4} acc {:.3} | valid loss {:.4} acc {:.3} (segments) | {:.1} s",
             m.epoch, m.train_loss, m.train_accuracy, m.valid_loss, m.valid_accuracy, m.seconds
@@ -285,7 +285,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let state_dir = args.out.join("state");
-    let outcome = models::train::train(
+    let outcome = genre_models::train::train(
         &config,
         &train_set,
         &valid_set,
@@ -309,7 +309,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     // With a tag prior, segments are scored as the saved model scores them (the loss is the head's).
     let test_segment_accuracy =
         if prior.is_some() { segments_correct as f64 / test_set.len().max(1) as f64 } else { head_segment_accuracy };
-    let track_report = eval::ClassificationReport::new(&truth, &predicted, labels.len());
+    let track_report = genre_eval::ClassificationReport::new(&truth, &predicted, labels.len());
     let test_track_accuracy = track_report.accuracy;
     let (k_fold, lists) = (args.split.strategy == SplitStrategy::KFold, args.split.strategy == SplitStrategy::Lists);
     let result = serde_json::json!({
@@ -405,14 +405,14 @@ fn track_predictions(
     device: &burn::prelude::Device,
     prior: Option<(&TagPriorConfig, &SegmentSet)>,
 ) -> (Vec<usize>, Vec<usize>, usize) {
-    let tensor = |features: &dsp::Features| {
+    let tensor = |features: &genre_dsp::Features| {
         let [n, rows, columns] = features.shape();
         burn::prelude::Tensor::<3>::from_data(
             burn::prelude::TensorData::new(features.as_slice().to_vec(), [n, rows, columns]),
             device,
         )
     };
-    let raw_tracks: Vec<&dsp::Features> =
+    let raw_tracks: Vec<&genre_dsp::Features> =
         prior.map(|(_, raw)| raw.tracks().map(|(_, _, f)| f).collect()).unwrap_or_default();
     let (mut truth, mut predicted, mut correct) = (Vec::new(), Vec::new(), 0);
     for (t, (_, label, features)) in set.tracks().enumerate() {
@@ -432,21 +432,21 @@ fn track_predictions(
 }
 
 /// Loss and segment accuracy per epoch, training and validation: `learning_curve.png`.
-fn draw_learning_curves(path: &std::path::Path, history: &[models::train::EpochMetrics]) -> anyhow::Result<()> {
+fn draw_learning_curves(path: &std::path::Path, history: &[genre_models::train::EpochMetrics]) -> anyhow::Result<()> {
     let epochs = history.len().max(2) as f64;
-    let series = |f: &dyn Fn(&models::train::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
+    let series = |f: &dyn Fn(&genre_models::train::EpochMetrics) -> f64| -> Vec<(f64, f64)> {
         history.iter().map(|m| (m.epoch as f64, f(m))).collect()
     };
     let top_loss = history.iter().flat_map(|m| [m.train_loss, m.valid_loss]).fold(0.0, f64::max).max(1e-3) * 1.05;
-    let loss = figures::LineChart::new("loss", (1.0, epochs), (0.0, top_loss))
+    let loss = genre_figures::LineChart::new("loss", (1.0, epochs), (0.0, top_loss))
         .with_labels("epoch", "cross-entropy")
         .with_series("train", series(&|m| m.train_loss), false)
         .with_series("validation", series(&|m| m.valid_loss), false);
-    let accuracy = figures::LineChart::new("accuracy (segments)", (1.0, epochs), (0.0, 1.0))
+    let accuracy = genre_figures::LineChart::new("accuracy (segments)", (1.0, epochs), (0.0, 1.0))
         .with_labels("epoch", "accuracy")
         .with_series("train", series(&|m| m.train_accuracy), false)
         .with_series("validation", series(&|m| m.valid_accuracy), false);
-    figures::save_line_charts_png(path, &[loss, accuracy])?;
+    genre_figures::save_line_charts_png(path, &[loss, accuracy])?;
     Ok(())
 }
 

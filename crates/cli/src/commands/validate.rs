@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dataset::TrackIndex;
+use genre_dataset::TrackIndex;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::default_threads;
@@ -34,7 +34,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     );
     let bar = ProgressBar::new(index.tracks().len() as u64)
         .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} files, {elapsed} elapsed, {eta} left")?);
-    let report = dataset::validate::validate(&index, args.threads, &|| bar.inc(1));
+    let report = genre_dataset::validate::validate(&index, args.threads, &|| bar.inc(1));
     bar.finish_and_clear();
     crate::atomic::write_json(&args.out, &report)?;
 

@@ -8,7 +8,7 @@ mod plots;
 
 use std::fmt::Write as _;
 
-use dsp::{AudioStream, FeatureConfig, FeatureExtractor, FeatureScale, descriptors};
+use genre_dsp::{AudioStream, FeatureConfig, FeatureExtractor, FeatureScale, descriptors};
 
 use crate::index::TrackIndex;
 use crate::validate::ValidationReport;

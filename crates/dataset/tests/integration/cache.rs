@@ -1,17 +1,17 @@
-use dataset::TrackIndex;
-use dataset::cache::{CacheOutcome, FeatureCache};
-use dataset::segments::SegmentSet;
-use dsp::{Coverage, FeatureConfig, FeatureExtractor};
+use genre_dataset::TrackIndex;
+use genre_dataset::cache::{CacheOutcome, FeatureCache};
+use genre_dataset::segments::SegmentSet;
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor};
 
 use crate::collection;
 
 #[test]
 fn entries_are_computed_once_then_read_back_equal() {
     let root = collection::scratch("cache-data");
-    collection::gtzan_like(&root, 2);
+    collection::gtzan_like(root.path(), 2);
     let dir = collection::scratch("cache");
-    let index = TrackIndex::open(&root).unwrap();
-    let cache = FeatureCache::open(&dir, FeatureConfig::default()).unwrap();
+    let index = TrackIndex::open(root.path()).unwrap();
+    let cache = FeatureCache::open(dir.path(), FeatureConfig::default()).unwrap();
     let cold = cache.build(&index, Coverage::Clip, 2, &|| {});
     assert_eq!((cold.hits, cold.computed, cold.repaired, cold.failed.len()), (0, 6, 0, 0));
     let warm = cache.build(&index, Coverage::Clip, 2, &|| {});
@@ -27,8 +27,8 @@ fn entries_are_computed_once_then_read_back_equal() {
 #[test]
 fn a_changed_config_is_a_different_cache() {
     let dir = collection::scratch("cache-config");
-    let a = FeatureCache::open(&dir, FeatureConfig::default()).unwrap();
-    let b = FeatureCache::open(&dir, FeatureConfig { n_mels: 64, ..FeatureConfig::default() }).unwrap();
+    let a = FeatureCache::open(dir.path(), FeatureConfig::default()).unwrap();
+    let b = FeatureCache::open(dir.path(), FeatureConfig { n_mels: 64, ..FeatureConfig::default() }).unwrap();
     assert_ne!(a.dir(), b.dir());
     assert!(b.dir().join("config.json").exists());
 }
@@ -36,10 +36,10 @@ fn a_changed_config_is_a_different_cache() {
 #[test]
 fn damaged_entries_are_recomputed_and_leftovers_of_a_killed_run_ignored() {
     let root = collection::scratch("cache-damage");
-    collection::wav(&root.join("rock/a.wav"), 5);
+    collection::wav(&root.path().join("rock/a.wav"), 5);
     let dir = collection::scratch("cache-damage-dir");
-    let cache = FeatureCache::open(&dir, FeatureConfig::default()).unwrap();
-    let audio = root.join("rock/a.wav");
+    let cache = FeatureCache::open(dir.path(), FeatureConfig::default()).unwrap();
+    let audio = root.path().join("rock/a.wav");
     let (original, _) = cache.get(&audio, Coverage::Clip).unwrap();
     let entry = walk(cache.dir()).into_iter().find(|p| p.extension().is_some_and(|e| e == "feat")).unwrap();
     // A half-written temporary file, as a killed run leaves it.
@@ -61,10 +61,10 @@ fn damaged_entries_are_recomputed_and_leftovers_of_a_killed_run_ignored() {
 #[test]
 fn segment_sets_carry_their_tracks() {
     let root = collection::scratch("segments");
-    collection::gtzan_like(&root, 2);
-    let index = TrackIndex::open(&root).unwrap();
+    collection::gtzan_like(root.path(), 2);
+    let index = TrackIndex::open(root.path()).unwrap();
     let dir = collection::scratch("segments-cache");
-    let cache = FeatureCache::open(&*dir, FeatureConfig::default()).unwrap();
+    let cache = FeatureCache::open(dir.path(), FeatureConfig::default()).unwrap();
     let set = SegmentSet::load(&cache, &index, &[1, 4], Coverage::Clip).unwrap();
     assert_eq!(set.len(), 20);
     let item = set.get(13).unwrap();

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 /// A fresh folder, unique to this call (tests run in parallel), removed on drop.
-pub fn scratch(name: &str) -> scratch_dir::ScratchDir {
-    scratch_dir::ScratchDir::new(&format!("dataset-{name}"))
+pub fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("genre-dataset-{name}-")).tempdir().expect("a temp folder for the test")
 }
 
 /// A short 22,050 Hz 16-bit WAV whose content depends on `seed`.

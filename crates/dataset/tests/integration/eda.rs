@@ -1,16 +1,16 @@
-use dataset::TrackIndex;
-use dataset::eda::{describe, render_html};
-use dataset::validate::validate;
-use dsp::FeatureConfig;
+use genre_dataset::TrackIndex;
+use genre_dataset::eda::{describe, render_html};
+use genre_dataset::validate::validate;
+use genre_dsp::FeatureConfig;
 
 use crate::collection;
 
 #[test]
 fn the_report_has_every_section_and_chart() {
     let root = collection::scratch("eda");
-    collection::gtzan_like(&root, 2);
-    std::fs::write(root.join("jazz/broken.wav"), b"RIFF").unwrap();
-    let index = TrackIndex::open(&root).unwrap();
+    collection::gtzan_like(root.path(), 2);
+    std::fs::write(root.path().join("jazz/broken.wav"), b"RIFF").unwrap();
+    let index = TrackIndex::open(root.path()).unwrap();
     let validation = validate(&index, 2, &|| {});
     let description = describe(&index, &FeatureConfig::default(), 2, &|| {});
     assert_eq!(description.tracks.iter().filter(|t| t.is_none()).count(), 1);

@@ -1,14 +1,14 @@
 use std::collections::HashSet;
 
-use dataset::TrackIndex;
-use dataset::split::{self, Fractions, Groups, Part, TrackSplit};
+use genre_dataset::TrackIndex;
+use genre_dataset::split::{self, Fractions, Groups, Part, TrackSplit};
 
 use crate::collection;
 
 fn index(per_genre: u32) -> TrackIndex {
     let root = collection::scratch(&format!("split{per_genre}"));
-    collection::gtzan_like(&root, per_genre);
-    TrackIndex::open(&root).unwrap()
+    collection::gtzan_like(root.path(), per_genre);
+    TrackIndex::open(root.path()).unwrap()
 }
 
 /// Every track in at most one set, and every group entirely in one set.
@@ -80,9 +80,9 @@ fn k_fold_test_sets_partition_the_collection() {
 fn list_files_report_missing_entries() {
     let index = index(3);
     let dir = collection::scratch("lists");
-    let train = dir.join("train.txt");
-    let valid = dir.join("valid.txt");
-    let test = dir.join("test.txt");
+    let train = dir.path().join("train.txt");
+    let valid = dir.path().join("valid.txt");
+    let test = dir.path().join("test.txt");
     std::fs::write(&train, "blues/blues.00000.wav\njazz/jazz.00000.wav\nrock/rock.00077.wav\n").unwrap();
     std::fs::write(&valid, "blues/blues.00001.wav\n\n").unwrap();
     std::fs::write(&test, "rock/rock.00002.wav\npop/pop.00000.wav\n").unwrap();
@@ -102,7 +102,7 @@ fn list_files_report_missing_entries() {
 fn artist_index_groups_tracks_by_artist() {
     let index = index(4);
     let dir = collection::scratch("artists");
-    let path = dir.join("GTZANindex.txt");
+    let path = dir.path().join("GTZANindex.txt");
     std::fs::write(&path, "## Sturm\n## comment\nblues.00000.wav ::: Robert Johnson ::: A\nblues.00002.wav ::: robert johnson ::: B\njazz.00003.wav ::: ::: C\nrock.00099.wav ::: Queen ::: D\n").unwrap();
     let groups = split::artist_groups(&index, &path).unwrap();
     assert_eq!(groups.of(0), groups.of(2));
@@ -139,7 +139,7 @@ fn sturm_like_index(dir: &std::path::Path) -> std::path::PathBuf {
 fn artist_disjoint_k_fold_never_puts_an_artist_or_an_unknown_group_in_two_sets() {
     let index = index(20);
     let dir = collection::scratch("artist-folds");
-    let groups = split::artist_groups(&index, &sturm_like_index(&dir)).unwrap();
+    let groups = split::artist_groups(&index, &sturm_like_index(dir.path())).unwrap();
     let id = |genre: &str, n: u32| index.find(&format!("{genre}/{genre}.{n:05}.wav")).unwrap();
     // The rule: a named artist is one group across genres; unnamed tracks of a genre are one group.
     assert_eq!(groups.of(id("blues", 8)), groups.of(id("rock", 10)));

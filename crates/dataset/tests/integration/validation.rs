@@ -1,18 +1,18 @@
-use dataset::TrackIndex;
-use dataset::validate::validate;
+use genre_dataset::TrackIndex;
+use genre_dataset::validate::validate;
 
 use crate::collection;
 
 #[test]
 fn broken_files_are_reported_and_duplicates_found_across_containers() {
     let root = collection::scratch("validate");
-    collection::wav(&root.join("blues/a.wav"), 1);
-    collection::au(&root.join("blues/a_again.au"), 1); // the same samples in another container
-    collection::wav(&root.join("blues/b.wav"), 2);
-    collection::wav(&root.join("rock/c.wav"), 3);
-    std::fs::write(root.join("rock/broken.wav"), b"RIFF....WAVEjunk").unwrap();
-    std::fs::write(root.join("rock/empty.mp3"), b"").unwrap();
-    let index = TrackIndex::open(&root).unwrap();
+    collection::wav(&root.path().join("blues/a.wav"), 1);
+    collection::au(&root.path().join("blues/a_again.au"), 1); // the same samples in another container
+    collection::wav(&root.path().join("blues/b.wav"), 2);
+    collection::wav(&root.path().join("rock/c.wav"), 3);
+    std::fs::write(root.path().join("rock/broken.wav"), b"RIFF....WAVEjunk").unwrap();
+    std::fs::write(root.path().join("rock/empty.mp3"), b"").unwrap();
+    let index = TrackIndex::open(root.path()).unwrap();
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let report = validate(&index, 2, &|| {
         calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

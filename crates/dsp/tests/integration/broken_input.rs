@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use dsp::{DspError, FeatureConfig, FeatureExtractor};
+use genre_dsp::{DspError, FeatureConfig, FeatureExtractor};
 
 use crate::fixture;
 use crate::odd_input::{raw_au, raw_wav};
@@ -53,7 +53,7 @@ fn broken_files_are_clear_errors() {
         ("unknown_encoding.au", raw_au(99, 1, 22_050, &good)),
     ];
     for (name, bytes) in cases {
-        let path = dir.join(name);
+        let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
         let err = expect_error(&path);
         println!("{name}: {err}");
@@ -61,7 +61,7 @@ fn broken_files_are_clear_errors() {
             assert!(matches!(err, DspError::Resample { .. }), "{name}: {err}");
         }
     }
-    let missing = dir.join("does_not_exist.flac");
+    let missing = dir.path().join("does_not_exist.flac");
     assert!(matches!(expect_error(&missing), DspError::Io { .. }));
 }
 
@@ -78,7 +78,7 @@ fn random_bytes_with_audio_extensions_are_errors() {
                 state as u8
             })
             .collect();
-        let path = dir.join(format!("random.{ext}"));
+        let path = dir.path().join(format!("random.{ext}"));
         std::fs::write(&path, bytes).expect("write");
         expect_error(&path);
     }

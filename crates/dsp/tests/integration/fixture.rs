@@ -21,8 +21,8 @@ pub fn reference(name: &str) -> Array3<f32> {
 }
 
 /// A fresh folder for one test, removed on drop.
-pub fn scratch(test: &str) -> scratch_dir::ScratchDir {
-    scratch_dir::ScratchDir::new(&format!("dsp-{test}"))
+pub fn scratch(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("genre-dsp-{test}-")).tempdir().expect("a temp folder for the test")
 }
 
 /// Writes interleaved `f32` samples as a WAV file with the given sample format.

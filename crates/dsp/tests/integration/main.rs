@@ -3,5 +3,6 @@
 mod broken_input;
 mod fixture;
 mod librosa_parity;
+mod memory_input;
 mod odd_input;
 mod streaming;

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 
 use crate::fixture::{self, WavFormat};
 
-fn extract(path: &Path) -> dsp::Features {
+fn extract(path: &Path) -> genre_dsp::Features {
     let extractor = FeatureExtractor::new(FeatureConfig::default()).expect("extractor");
     let features = extractor.extract(path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(features.shape(), [10, 128, 130]);
@@ -50,7 +50,7 @@ fn wav_sample_formats_give_the_same_features() {
     let dir = fixture::scratch("wav_formats");
     let mono = fixture::signal(22_050, 4.0);
     let reference = {
-        let path = dir.join("float.wav");
+        let path = dir.path().join("float.wav");
         fixture::write_wav(&path, &mono, 1, 22_050, WavFormat::Float);
         extract(&path)
     };
@@ -61,7 +61,7 @@ fn wav_sample_formats_give_the_same_features() {
         ("pcm24.wav", WavFormat::Int(24), 1e-3, 1e-4),
         ("pcm32.wav", WavFormat::Int(32), 1e-3, 1e-4),
     ] {
-        let path = dir.join(name);
+        let path = dir.path().join(name);
         fixture::write_wav(&path, &mono, 1, 22_050, format);
         let f = extract(&path);
         let diffs: Vec<f32> = f.as_slice().iter().zip(reference.as_slice()).map(|(a, b)| (a - b).abs()).collect();
@@ -71,7 +71,7 @@ fn wav_sample_formats_give_the_same_features() {
     }
     // 64-bit float, which hound cannot write.
     let bytes: Vec<u8> = mono.iter().flat_map(|&s| f64::from(s).to_le_bytes()).collect();
-    let path = dir.join("float64.wav");
+    let path = dir.path().join("float64.wav");
     std::fs::write(&path, raw_wav(3, 64, 1, 22_050, &bytes, bytes.len() as u32)).expect("write");
     assert_eq!(extract(&path), reference);
 }
@@ -79,28 +79,28 @@ fn wav_sample_formats_give_the_same_features() {
 #[test]
 fn silence_short_files_rates_and_channels_work() {
     let dir = fixture::scratch("odd");
-    let silence = dir.join("silence.wav");
+    let silence = dir.path().join("silence.wav");
     fixture::write_wav(&silence, &vec![0.0; 22_050 * 30], 1, 22_050, WavFormat::Int(16));
     assert!(extract(&silence).as_slice().iter().all(|&v| v == 0.0));
 
-    let short = dir.join("short.wav");
+    let short = dir.path().join("short.wav");
     fixture::write_wav(&short, &fixture::signal(22_050, 0.5), 1, 22_050, WavFormat::Int(16));
     let f = extract(&short);
     assert!(f.segment(0).unwrap().iter().any(|&v| v != 0.0) && f.segment(1).unwrap().iter().all(|&v| v == 0.0));
     assert!(f.segment(10).is_none() && f.segment(usize::MAX).is_none());
 
-    let one_sample = dir.join("one_sample.wav");
+    let one_sample = dir.path().join("one_sample.wav");
     fixture::write_wav(&one_sample, &[0.5], 1, 22_050, WavFormat::Int(16));
     extract(&one_sample);
 
     for rate in [8_000, 11_025, 16_000, 44_100, 48_000, 96_000, 44_101] {
-        let path = dir.join(format!("rate_{rate}.wav"));
+        let path = dir.path().join(format!("rate_{rate}.wav"));
         fixture::write_wav(&path, &fixture::signal(rate, 3.5), 1, rate, WavFormat::Int(16));
         extract(&path);
     }
 
     let six: Vec<f32> = fixture::signal(22_050, 3.0).iter().flat_map(|&s| [s, -s, 0.5 * s, 0.0, s, 0.25]).collect();
-    let path = dir.join("six_channels.wav");
+    let path = dir.path().join("six_channels.wav");
     fixture::write_wav(&path, &six, 6, 22_050, WavFormat::Int(16));
     extract(&path);
 }
@@ -108,7 +108,7 @@ fn silence_short_files_rates_and_channels_work() {
 #[test]
 fn a_five_minute_file_gives_ten_clip_segments_or_a_hundred_whole_track_segments() {
     let dir = fixture::scratch("long");
-    let path = dir.join("five_minutes.wav");
+    let path = dir.path().join("five_minutes.wav");
     fixture::write_wav(&path, &fixture::signal(22_050, 300.0), 1, 22_050, WavFormat::Int(16));
     extract(&path);
     let extractor = FeatureExtractor::new(FeatureConfig::default()).expect("extractor");
@@ -124,9 +124,9 @@ fn a_wav_with_a_short_data_chunk_decodes_what_is_there() {
     // The header claims 10 s; the file holds 2 s and half a sample.
     let mut file = raw_wav(1, 16, 1, 22_050, &bytes, 22_050 * 2 * 10);
     file.push(0x7f);
-    let path = dir.join("truncated.wav");
+    let path = dir.path().join("truncated.wav");
     std::fs::write(&path, file).expect("write");
-    let decoded = dsp::load_mono(&path, 22_050).expect("decode");
+    let decoded = genre_dsp::load_mono(&path, 22_050).expect("decode");
     assert_eq!(decoded.len(), samples.len());
     extract(&path);
 }
@@ -147,7 +147,7 @@ fn au_files_in_every_encoding_decode() {
         .expect("extractor")
         .extract_samples(&s, FeatureScale::Standardized);
     for (encoding, data) in encodings {
-        let path = dir.join(format!("enc{encoding}.au"));
+        let path = dir.path().join(format!("enc{encoding}.au"));
         std::fs::write(&path, raw_au(encoding, 1, 22_050, &data)).expect("write");
         let f = extract(&path);
         let diffs: Vec<f32> = f.as_slice().iter().zip(reference.as_slice()).map(|(a, b)| (a - b).abs()).collect();
@@ -156,7 +156,7 @@ fn au_files_in_every_encoding_decode() {
     }
     // Stereo mu-law and A-law.
     for encoding in [1, 27] {
-        let path = dir.join(format!("enc{encoding}.au"));
+        let path = dir.path().join(format!("enc{encoding}.au"));
         std::fs::write(&path, raw_au(encoding, 2, 22_050, &vec![0x3c; 22_050 * 2])).expect("write");
         extract(&path);
     }

@@ -1,6 +1,6 @@
 //! Clip and whole-track modes, and the fuzz test of the decoder.
 
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 
 use crate::fixture::{self, WavFormat};
 use crate::odd_input::raw_wav;
@@ -13,7 +13,7 @@ fn extractor() -> FeatureExtractor {
 fn whole_track_keeps_a_tail_of_at_least_half_a_segment() {
     let dir = fixture::scratch("tails");
     for (seconds, expected) in [(10.0, 3), (11.0, 4), (1.0, 1), (61.0, 20)] {
-        let path = dir.join(format!("{seconds}.wav"));
+        let path = dir.path().join(format!("{seconds}.wav"));
         fixture::write_wav(&path, &fixture::signal(22_050, seconds), 1, 22_050, WavFormat::Int(16));
         let f = extractor().extract_with(&path, Coverage::WholeTrack, FeatureScale::Standardized).expect("features");
         assert_eq!(f.n_segments(), expected, "{seconds} s");
@@ -24,7 +24,7 @@ fn whole_track_keeps_a_tail_of_at_least_half_a_segment() {
 fn whole_track_segments_equal_clip_segments() {
     let dir = fixture::scratch("whole_vs_clip");
     for rate in [22_050, 44_100] {
-        let path = dir.join(format!("{rate}.wav"));
+        let path = dir.path().join(format!("{rate}.wav"));
         fixture::write_wav(&path, &fixture::signal(rate, 40.0), 1, rate, WavFormat::Int(16));
         let clip = extractor().extract(&path).expect("clip");
         let whole = extractor().extract_with(&path, Coverage::WholeTrack, FeatureScale::Standardized).expect("whole");
@@ -40,7 +40,7 @@ fn clip_mode_stops_decoding_after_thirty_seconds() {
     let mut samples = fixture::signal(22_050, 45.0);
     samples[22_050 * 40] = f32::NAN;
     let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let path = dir.join("nan_at_40s.wav");
+    let path = dir.path().join("nan_at_40s.wav");
     std::fs::write(&path, raw_wav(3, 32, 1, 22_050, &bytes, bytes.len() as u32)).expect("write");
     extractor().extract(&path).expect("the first 30 s are fine");
     let err = extractor().extract_with(&path, Coverage::WholeTrack, FeatureScale::Standardized).expect_err("NaN");
@@ -93,7 +93,7 @@ fn mutated_and_random_bytes_never_panic() {
                     bytes.truncate(len / 4);
                 }
             }
-            let path = dir.join(format!("{round}.{ext}"));
+            let path = dir.path().join(format!("{round}.{ext}"));
             std::fs::write(&path, &bytes).expect("write");
             let result = extractor.extract_with(&path, Coverage::WholeTrack, FeatureScale::Standardized);
             match result {

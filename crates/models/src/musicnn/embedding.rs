@@ -2,7 +2,7 @@
 //! computing them (with a cache), putting two taggers' side by side, and standardising them.
 
 use burn::prelude::*;
-use dataset::segments::SegmentSet;
+use genre_dataset::segments::SegmentSet;
 
 use super::{EmbeddingLayer, Musicnn, MusicnnConfig};
 
@@ -42,7 +42,7 @@ pub fn embed_set(
             }
         };
         let values: Vec<f32> = all.chunks_exact(width).flat_map(|row| &row[offset..offset + size]).copied().collect();
-        if let Some(embedded) = dsp::Features::from_vec(values, [n, 1, size]) {
+        if let Some(embedded) = genre_dsp::Features::from_vec(values, [n, 1, size]) {
             tracks.push((track, label, embedded));
         }
     }
@@ -53,7 +53,7 @@ pub fn embed_set(
 const LAYERS: [EmbeddingLayer; 3] = [EmbeddingLayer::Pools, EmbeddingLayer::Penultimate, EmbeddingLayer::Taggram];
 
 /// Every segment's embeddings, all layers side by side, `[segments, sum of sizes]`.
-fn embed_all_layers(tagger: &Musicnn, features: &dsp::Features, batch: usize, device: &Device) -> Vec<f32> {
+fn embed_all_layers(tagger: &Musicnn, features: &genre_dsp::Features, batch: usize, device: &Device) -> Vec<f32> {
     let [n, mels, frames] = features.shape();
     let mut rows = Vec::new();
     for start in (0..n).step_by(batch.max(1)) {
@@ -89,7 +89,7 @@ impl EmbeddingCache {
         EmbeddingCache { dir: dir.into(), weights_key: hasher.finalize() }
     }
 
-    fn path(&self, features: &dsp::Features) -> std::path::PathBuf {
+    fn path(&self, features: &genre_dsp::Features) -> std::path::PathBuf {
         let mut hasher = blake3::Hasher::new();
         hasher.update(self.weights_key.as_bytes());
         for d in features.shape() {
@@ -102,7 +102,7 @@ impl EmbeddingCache {
     }
 
     /// The stored rows, if present, intact and `width` wide.
-    fn load(&self, features: &dsp::Features, width: usize) -> Option<Vec<f32>> {
+    fn load(&self, features: &genre_dsp::Features, width: usize) -> Option<Vec<f32>> {
         let bytes = std::fs::read(self.path(features)).ok()?;
         let (body, checksum) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
         if blake3::hash(body).as_bytes() != checksum || body.len() != 4 * width * features.n_segments() {
@@ -112,7 +112,7 @@ impl EmbeddingCache {
     }
 
     /// Stores rows; a failure only costs a recomputation later.
-    fn store(&self, features: &dsp::Features, rows: &[f32]) {
+    fn store(&self, features: &genre_dsp::Features, rows: &[f32]) {
         let body: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
         let path = self.path(features);
         let _ = std::fs::create_dir_all(&self.dir)
@@ -125,11 +125,11 @@ impl EmbeddingCache {
 /// folds into its weights afterwards.
 ///
 /// ```
-/// use dataset::segments::SegmentSet;
-/// use models::musicnn::EmbeddingStandardization;
+/// use genre_dataset::segments::SegmentSet;
+/// use genre_models::musicnn::EmbeddingStandardization;
 ///
 /// // One track of two segments, two dimensions each: [2, 1, 2].
-/// let rows = dsp::Features::from_vec(vec![1.0, 10.0, 3.0, 10.0], [2, 1, 2]).unwrap();
+/// let rows = genre_dsp::Features::from_vec(vec![1.0, 10.0, 3.0, 10.0], [2, 1, 2]).unwrap();
 /// let set = SegmentSet::from_features(vec![(0, 0, rows)]);
 /// let statistics = EmbeddingStandardization::of(&set);
 /// assert_eq!(statistics.mean, [2.0, 10.0]);
@@ -184,7 +184,7 @@ impl EmbeddingStandardization {
                     .chunks_exact(width)
                     .flat_map(|row| row.iter().zip(&self.mean).zip(&self.scale).map(|((v, m), s)| (v - m) / s))
                     .collect();
-                dsp::Features::from_vec(values, features.shape()).map(|f| (track, label, f))
+                genre_dsp::Features::from_vec(values, features.shape()).map(|f| (track, label, f))
             })
             .collect();
         SegmentSet::from_features(tracks)
@@ -196,11 +196,11 @@ impl EmbeddingStandardization {
 /// embeddings for `musicnn-dual`).
 ///
 /// ```
-/// use dataset::segments::SegmentSet;
-/// use models::musicnn::embeddings_side_by_side;
+/// use genre_dataset::segments::SegmentSet;
+/// use genre_models::musicnn::embeddings_side_by_side;
 ///
-/// let first = dsp::Features::from_vec(vec![1.0, 2.0], [2, 1, 1]).unwrap();
-/// let second = dsp::Features::from_vec(vec![3.0, 4.0, 5.0, 6.0], [2, 1, 2]).unwrap();
+/// let first = genre_dsp::Features::from_vec(vec![1.0, 2.0], [2, 1, 1]).unwrap();
+/// let second = genre_dsp::Features::from_vec(vec![3.0, 4.0, 5.0, 6.0], [2, 1, 2]).unwrap();
 /// let joined = embeddings_side_by_side(
 ///     &SegmentSet::from_features(vec![(0, 1, first)]),
 ///     &SegmentSet::from_features(vec![(0, 1, second)]),
@@ -221,7 +221,7 @@ pub fn embeddings_side_by_side(first: &SegmentSet, second: &SegmentSet) -> Segme
                 .zip(b.as_slice().chunks_exact(wb.max(1)))
                 .flat_map(|(x, y)| x.iter().chain(y).copied())
                 .collect();
-            dsp::Features::from_vec(values, [n, 1, wa + wb]).map(|f| (track, label, f))
+            genre_dsp::Features::from_vec(values, [n, 1, wa + wb]).map(|f| (track, label, f))
         })
         .collect();
     SegmentSet::from_features(tracks)

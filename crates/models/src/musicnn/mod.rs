@@ -37,8 +37,7 @@ mod pretrained;
 mod tag_prior;
 
 pub use embedding::{EmbeddingCache, EmbeddingStandardization, embed_set, embeddings_side_by_side};
-pub(crate) use pretrained::converted_weights_file;
-pub use pretrained::{load_pretrained, pretrained_weights_path, tag_names};
+pub use pretrained::{load_pretrained, tag_names};
 pub use tag_prior::TagPriorConfig;
 
 /// TensorFlow's default batch-norm epsilon.

@@ -8,7 +8,7 @@
 //! genre's tag score over the sum of all genres' scores.
 //!
 //! ```
-//! use models::musicnn::{EmbeddingLayer, TagPriorConfig};
+//! use genre_models::musicnn::{EmbeddingLayer, TagPriorConfig};
 //! let labels: Vec<String> = ["blues", "jazz", "reggae"].map(String::from).to_vec();
 //! let prior = TagPriorConfig::for_labels(&labels, EmbeddingLayer::PenultimateTaggram, 0.5).unwrap();
 //! assert!(prior.columns[2].is_empty()); // no tag names reggae: it gets the mean score

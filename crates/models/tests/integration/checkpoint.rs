@@ -2,8 +2,8 @@
 //! errors for files that are not ours.
 
 use burn::prelude::*;
-use models::checkpoint::{Checkpoint, Precision};
-use models::{Architecture, StateDict};
+use genre_models::checkpoint::{Checkpoint, Precision};
+use genre_models::{Architecture, StateDict};
 
 use crate::{fixtures, scratch};
 
@@ -13,7 +13,7 @@ fn imported() -> Checkpoint {
     let config = Architecture::CrnnBigru.default_config(4);
     let model = config.load(&dict, &device).unwrap();
     let labels = ["classical", "electronic", "pop", "rock"].map(String::from).to_vec();
-    Checkpoint::new(&model, config, labels, dsp::FeatureConfig::default())
+    Checkpoint::new(&model, config, labels, genre_dsp::FeatureConfig::default())
 }
 
 #[test]
@@ -26,7 +26,7 @@ fn save_and_load_is_bit_exact_including_batchnorm_statistics() {
         assert_eq!(checkpoint.weights.get(name), Some(tensor), "{name}");
     }
     let dir = scratch("roundtrip");
-    let path = dir.join("model.gmdl");
+    let path = dir.path().join("model.gmdl");
     checkpoint.save(&path, Precision::F32).unwrap();
     let loaded = Checkpoint::load(&path).unwrap();
     assert_eq!(loaded.header, checkpoint.header);
@@ -64,31 +64,31 @@ fn foreign_truncated_and_damaged_files_are_clear_errors() {
         ("empty.gmdl", Vec::new(), "signature"),
     ];
     for (name, content, expected) in cases {
-        let path = dir.join(name);
+        let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         let err = Checkpoint::load(&path).unwrap_err().to_string();
         assert!(err.contains(name) && err.contains(expected), "{name}: {err}");
     }
-    let missing = dir.join("missing.gmdl");
+    let missing = dir.path().join("missing.gmdl");
     assert!(Checkpoint::load(&missing).unwrap_err().to_string().contains("missing.gmdl"));
 }
 
 #[test]
 fn the_whole_track_default_round_trips_and_old_files_read_as_first_30_s() {
     let dir = scratch("whole-track");
-    let path = dir.join("model.gmdl");
+    let path = dir.path().join("model.gmdl");
     let mut checkpoint = imported();
     assert!(!checkpoint.header.whole_track, "a new checkpoint reads the first 30 s");
     checkpoint.header.whole_track = true;
     checkpoint.save(&path, Precision::F32).unwrap();
     let header = Checkpoint::load(&path).unwrap().header;
     assert!(header.whole_track);
-    assert_eq!(header.coverage(None), dsp::Coverage::WholeTrack, "the model's default");
-    assert_eq!(header.coverage(Some(false)), dsp::Coverage::Clip, "unless told otherwise");
-    assert_eq!(imported().header.coverage(None), dsp::Coverage::Clip);
+    assert_eq!(header.coverage(None), genre_dsp::Coverage::WholeTrack, "the model's default");
+    assert_eq!(header.coverage(Some(false)), genre_dsp::Coverage::Clip, "unless told otherwise");
+    assert_eq!(imported().header.coverage(None), genre_dsp::Coverage::Clip);
     // A header written before the field existed has no `whole_track`: it reads as false.
     let mut json = serde_json::to_value(&checkpoint.header).unwrap();
     json.as_object_mut().unwrap().remove("whole_track");
-    let old: models::checkpoint::CheckpointHeader = serde_json::from_value(json).unwrap();
+    let old: genre_models::checkpoint::CheckpointHeader = serde_json::from_value(json).unwrap();
     assert!(!old.whole_track);
 }

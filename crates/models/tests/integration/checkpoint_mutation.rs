@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use burn::prelude::Device;
-use models::checkpoint::{Checkpoint, Precision};
-use models::crnn::CrnnConfig;
-use models::transformer::SpecTransformerConfig;
-use models::{DeviceKind, ModelConfig};
+use genre_models::checkpoint::{Checkpoint, Precision};
+use genre_models::crnn::CrnnConfig;
+use genre_models::transformer::SpecTransformerConfig;
+use genre_models::{DeviceKind, ModelConfig};
 use rand::{RngExt, SeedableRng};
 
 fn cpu() -> Device {
@@ -19,7 +19,7 @@ fn cpu() -> Device {
 /// Small models of each kind, so that every mutation that still parses can be built.
 fn small_checkpoints() -> Vec<Checkpoint> {
     let configs = [
-        ModelConfig::Crnn(CrnnConfig::new(4, models::crnn::RecurrentKind::Gru).with_hidden(8)),
+        ModelConfig::Crnn(CrnnConfig::new(4, genre_models::crnn::RecurrentKind::Gru).with_hidden(8)),
         ModelConfig::Transformer(SpecTransformerConfig::new(4).with_dim(16).with_heads(2).with_layers(1).with_ff(16)),
     ];
     configs
@@ -27,7 +27,7 @@ fn small_checkpoints() -> Vec<Checkpoint> {
         .map(|config| {
             let model = config.init(&cpu());
             let labels = (0..4).map(|i| format!("g{i}")).collect();
-            Checkpoint::new(&model, config, labels, dsp::FeatureConfig::default())
+            Checkpoint::new(&model, config, labels, genre_dsp::FeatureConfig::default())
         })
         .collect()
 }
@@ -90,11 +90,11 @@ fn outcome(bytes: &[u8], case: &str) -> Result<bool, String> {
         Ok(checkpoint) => {
             // Built, the model must also classify features of its own configuration.
             let config = checkpoint.header.features.clone();
-            match models::infer::Classifier::new(checkpoint, &cpu()) {
+            match genre_models::infer::Classifier::new(checkpoint, &cpu()) {
                 Err(_) => false,
                 Ok(classifier) => {
                     let shape = [1, config.n_mels, config.n_frames()];
-                    let zeros = dsp::Features::from_vec(vec![0.0; shape.iter().product()], shape).unwrap();
+                    let zeros = genre_dsp::Features::from_vec(vec![0.0; shape.iter().product()], shape).unwrap();
                     classifier.probabilities(&zeros, 8).is_ok()
                 }
             }

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
-use dataset::segments::SegmentSet;
-use models::data::{SegmentBatcher, SegmentDataset};
+use genre_dataset::segments::SegmentSet;
+use genre_models::data::{SegmentBatcher, SegmentDataset};
 
 #[test]
 fn batches_keep_labels_and_tracks() {
     let features = |value: f32, segments: usize| {
-        dsp::Features::from_vec(vec![value; segments * 128 * 130], [segments, 128, 130]).unwrap()
+        genre_dsp::Features::from_vec(vec![value; segments * 128 * 130], [segments, 128, 130]).unwrap()
     };
     // Track 7 (label 2) has 10 segments, track 3 (label 0) has 4.
     let set = SegmentSet::from_features(vec![(7, 2, features(0.5, 10)), (3, 0, features(-1.0, 4))]);

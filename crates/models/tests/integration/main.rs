@@ -21,12 +21,17 @@ pub fn fixtures() -> PathBuf {
     .join("../../fixtures")
 }
 
+/// The repository's converted musicnn weights file `name`.
+pub fn weights(name: &str) -> PathBuf {
+    fixtures().join("../weights/musicnn").join(name)
+}
+
 /// Reads an `f32` `.npy` of any rank.
 pub fn npy(path: &Path) -> ArrayD<f32> {
     ArrayD::<f32>::read_npy(std::fs::File::open(path).unwrap()).unwrap().into_dimensionality::<IxDyn>().unwrap()
 }
 
 /// A fresh folder for one test, removed on drop.
-pub fn scratch(name: &str) -> scratch_dir::ScratchDir {
-    scratch_dir::ScratchDir::new(&format!("models-{name}"))
+pub fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("genre-models-{name}-")).tempdir().expect("a temp folder for the test")
 }

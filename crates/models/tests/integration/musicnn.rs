@@ -2,8 +2,8 @@
 //! TensorFlow 2.21, musicnn 0.1.0).
 
 use burn::prelude::*;
-use dsp::{FeatureConfig, FeatureExtractor, FeatureScale};
-use models::musicnn::{MusicnnSource, load_pretrained};
+use genre_dsp::{FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_models::musicnn::{MusicnnSource, load_pretrained};
 
 use crate::{fixtures, npy};
 
@@ -11,7 +11,7 @@ const PATCH: usize = 187;
 const MELS: usize = 96;
 
 fn device() -> Device {
-    models::DeviceKind::Cpu.device().unwrap()
+    genre_models::DeviceKind::Cpu.device().unwrap()
 }
 
 /// The package's features `[frames, 96]` cut into our layout `[patches, 96, 187]`.
@@ -33,7 +33,7 @@ fn ours(stem: &str, ext: &str, patches: usize) -> Vec<f32> {
     let config = FeatureConfig { segments_per_clip: patches, ..FeatureConfig::musicnn() };
     let extractor = FeatureExtractor::new(config).unwrap();
     let path = fixtures().join(format!("audio/{stem}.{ext}"));
-    extractor.extract_with(path, dsp::Coverage::Clip, FeatureScale::Standardized).unwrap().into_vec()
+    extractor.extract_with(path, genre_dsp::Coverage::Clip, FeatureScale::Standardized).unwrap().into_vec()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -113,7 +113,7 @@ fn relative_error(ours: &[f32], reference: &[f32]) -> f32 {
 #[test]
 fn network_matches_the_package_layer_by_layer() {
     let (features, patches) = reference_patches("musicnn_16000_pcm16");
-    let model = load_pretrained(MusicnnSource::Msd, &device()).unwrap();
+    let model = load_pretrained(&crate::weights("msd_musicnn.pt"), &device()).unwrap();
     let out = model.forward_all(tensor3(features, [patches, MELS, PATCH]));
     let reference = |name: &str| npy(&fixtures().join(format!("musicnn/musicnn_16000_pcm16.msd_musicnn.{name}.npy")));
     let check = |name: &str, ours: Vec<f32>, bound: f32| {
@@ -138,7 +138,7 @@ fn network_matches_the_package_layer_by_layer() {
 #[test]
 fn audio_to_taggram_matches_the_package() {
     for source in [MusicnnSource::Msd, MusicnnSource::Mtt] {
-        let model = load_pretrained(source, &device()).unwrap();
+        let model = load_pretrained(&crate::weights(&format!("{}_musicnn.pt", source.name())), &device()).unwrap();
         for (stem, ext, patches) in [("musicnn_16000_pcm16", "wav", 3), ("loud_16000_pcm16", "wav", 1)] {
             let features = ours(stem, ext, patches);
             let taggram =
@@ -157,7 +157,11 @@ fn audio_to_taggram_matches_the_package() {
 fn vgg_matches_the_package() {
     let (features, patches) = reference_patches("musicnn_16000_pcm16");
     for source in [MusicnnSource::Msd, MusicnnSource::Mtt] {
-        let model = models::musicnn_vgg::load_pretrained_vgg(source, &device()).unwrap();
+        let model = genre_models::musicnn_vgg::load_pretrained_vgg(
+            &crate::weights(&format!("{}_vgg.pt", source.name())),
+            &device(),
+        )
+        .unwrap();
         let out = model.forward_all(tensor3(features.clone(), [patches, MELS, PATCH]));
         let name = |what: &str| format!("musicnn/musicnn_16000_pcm16.{}_vgg.{what}.npy", source.name());
         // pool5 [B, 128, 2, 1] -> the package's [B * 2, 128] (time, channel).

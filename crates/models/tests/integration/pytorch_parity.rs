@@ -2,7 +2,7 @@
 //! `fixtures/make_model_fixtures.py`, i.e. `torch_reference.py export`).
 
 use burn::prelude::*;
-use models::{Architecture, ModelError, StateDict};
+use genre_models::{Architecture, ModelError, StateDict};
 
 use crate::{fixtures, npy};
 
@@ -64,7 +64,7 @@ fn wrong_weights_name_every_problem() {
         ]
     );
     let dir = crate::scratch("not-torch");
-    let not_torch = dir.join("x.pt");
+    let not_torch = dir.path().join("x.pt");
     std::fs::write(&not_torch, b"definitely not a pickle").unwrap();
     assert!(StateDict::read_pytorch(&not_torch).unwrap_err().to_string().contains("x.pt"));
 }
@@ -78,9 +78,10 @@ fn from_audio_our_features_and_imported_weights_give_pytorchs_probabilities() {
     let config = Architecture::CrnnBigru.default_config(4);
     let model = config.load(&dict, &device).unwrap();
     let labels = ["a", "b", "c", "d"].map(String::from).to_vec();
-    let checkpoint = models::checkpoint::Checkpoint::new(&model, config, labels, dsp::FeatureConfig::default());
-    let classifier = models::infer::Classifier::new(checkpoint, &device).unwrap();
-    let extractor = dsp::FeatureExtractor::new(dsp::FeatureConfig::default()).unwrap();
+    let checkpoint =
+        genre_models::checkpoint::Checkpoint::new(&model, config, labels, genre_dsp::FeatureConfig::default());
+    let classifier = genre_models::infer::Classifier::new(checkpoint, &device).unwrap();
+    let extractor = genre_dsp::FeatureExtractor::new(genre_dsp::FeatureConfig::default()).unwrap();
     let mut ours = Vec::new();
     for audio in ["music_22050_au16.au", "chirp_22050_float.wav"] {
         let features = extractor.extract(fixtures().join("audio").join(audio)).unwrap();

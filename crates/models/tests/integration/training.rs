@@ -1,9 +1,9 @@
 //! Training: a killed run resumed reaches the same weights as one never stopped.
 
 use burn::prelude::*;
-use dataset::segments::SegmentSet;
-use models::Architecture;
-use models::train::{TrainingConfig, train};
+use genre_dataset::segments::SegmentSet;
+use genre_models::Architecture;
+use genre_models::train::{TrainingConfig, train};
 
 fn tiny_set(seed: u32, tracks: usize) -> SegmentSet {
     let mut state = seed.wrapping_mul(2_654_435_761).max(1);
@@ -17,7 +17,7 @@ fn tiny_set(seed: u32, tracks: usize) -> SegmentSet {
         .map(|t| {
             let label = t % 2;
             let values: Vec<f32> = (0..2 * 128 * 130).map(|_| next() + label as f32 * 0.5).collect();
-            (t, label, dsp::Features::from_vec(values, [2, 128, 130]).unwrap())
+            (t, label, genre_dsp::Features::from_vec(values, [2, 128, 130]).unwrap())
         })
         .collect();
     SegmentSet::from_features(items)
@@ -35,11 +35,11 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         train(&c, &train_set, &valid_set, 128, 130, &device, Some(dir), resume, &mut |_, _| {}).unwrap()
     };
     let straight_dir = crate::scratch("straight");
-    let straight = run(&straight_dir, 3, false);
+    let straight = run(straight_dir.path(), 3, false);
     let killed_dir = crate::scratch("killed");
-    let first = run(&killed_dir, 2, false); // "killed" after epoch 2
+    let first = run(killed_dir.path(), 2, false); // "killed" after epoch 2
     assert_eq!(first.history.len(), 2);
-    let resumed = run(&killed_dir, 3, true);
+    let resumed = run(killed_dir.path(), 3, true);
     assert_eq!(resumed.history.len(), 3, "the history carries over");
     // Burn's CPU kernels reduce in parallel, so two runs agree to rounding, not to the bit
     // (two fresh runs of epoch 1 already differ in the 16th digit of the loss).

@@ -5,15 +5,15 @@
 //! ```
 //!
 //! Add `genre-dsp` to your `Cargo.toml` and the model input is three lines away:
-//! a [`dsp::FeatureConfig`] (the Python original's values by default), a
-//! [`dsp::FeatureExtractor`], and `extract`. Every error names the file and the cause.
+//! a [`genre_dsp::FeatureConfig`] (the Python original's values by default), a
+//! [`genre_dsp::FeatureExtractor`], and `extract`. Every error names the file and the cause.
 
-use dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
+use genre_dsp::{Coverage, FeatureConfig, FeatureExtractor, FeatureScale};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: extract_mel AUDIO_FILE")?;
 
-    // 1. The seed's features: 30 s, 10 segments of 3 s, standardised 128 x 130 log-mel.
+    // 1. The original's features: 30 s, 10 segments of 3 s, standardised 128 x 130 log-mel.
     let extractor = FeatureExtractor::new(FeatureConfig::default())?;
     let features = extractor.extract(&path)?;
     println!("{path}: features {:?}", features.shape());
