@@ -65,3 +65,8 @@ pub use stream::{AudioStream, load_mono};
 /// would not compute. 2: resampling through `soxr-hq` from 8 to 48 kHz; 3: also its
 /// half-band and post-stages (88.2 kHz and up, 5.5 kHz and down).
 pub const FEATURE_CODE_VERSION: u32 = 3;
+
+/// The crate's README, compiled as a doc test so that its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;

@@ -128,3 +128,8 @@ impl Resampler {
         (self.frames_in as f64 / (f64::from(self.from_hz) / f64::from(self.to_hz)) + 0.5) as u64
     }
 }
+
+/// The crate's README, compiled as a doc test so that its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;

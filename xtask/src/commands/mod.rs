@@ -8,6 +8,7 @@ mod bench_serve;
 mod bench_train;
 mod bundle;
 mod parity;
+mod permissive_build;
 mod test;
 
 use std::process::ExitCode;
