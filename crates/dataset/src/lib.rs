@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+#[cfg(feature = "eda")]
 pub mod eda;
 mod error;
 mod index;

@@ -2,6 +2,9 @@
 //! batches of shuffled segments, early stopping on validation accuracy with the best
 //! weights restored.
 
+mod config;
+mod resume;
+
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
 use std::path::Path;
@@ -13,56 +16,13 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::arch::{Architecture, GenreModel, ModelConfig};
+use crate::arch::GenreModel;
 use crate::data::{SegmentBatcher, SegmentExample};
-use crate::error::{ModelError, Result, read_f32, read_i64};
+use crate::error::{Result, read_f32, read_i64};
 use crate::infer::argmax;
 
-/// The optimiser and its settings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum OptimizerConfig {
-    /// Adam (PyTorch's defaults: betas 0.9 / 0.999, eps 1e-8).
-    Adam {
-        /// Learning rate.
-        lr: f64,
-    },
-    /// AdamW with decoupled weight decay.
-    AdamW {
-        /// Learning rate.
-        lr: f64,
-        /// Weight decay.
-        weight_decay: f32,
-    },
-}
-
-/// Everything that defines a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingConfig {
-    /// The model.
-    pub model: ModelConfig,
-    /// The optimiser.
-    pub optimizer: OptimizerConfig,
-    /// Segments per batch.
-    pub batch_size: usize,
-    /// Upper bound on epochs.
-    pub max_epochs: usize,
-    /// Epochs without a better validation accuracy before stopping.
-    pub patience: usize,
-    /// Seed of the weights and of the shuffles.
-    pub seed: u64,
-    /// Lower the learning rate when validation loss stops improving (off by default).
-    #[serde(default)]
-    pub reduce_lr_on_plateau: Option<ReduceLrOnPlateau>,
-    /// SpecAugment-style masking of training inputs (off by default).
-    #[serde(default)]
-    pub spec_augment: Option<SpecAugment>,
-    /// Weigh each training track equally in the loss, however many segments it has
-    /// (off by default: each segment counts once). A collection of 2 s excerpts beside
-    /// 30 s clips would otherwise learn mostly from the long clips' few artists.
-    #[serde(default)]
-    pub weight_tracks_equally: bool,
-}
+pub use config::{OptimizerConfig, ReduceLrOnPlateau, SpecAugment, TrainingConfig};
+use resume::{ResumeState, SavedProgress};
 
 /// Each segment's weight when every track weighs the same: `1 / segments of its track`,
 /// scaled so that the weights average 1 (the loss keeps its scale).
@@ -81,93 +41,6 @@ fn weighted_cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>, weights: Te
     let log_p = burn::tensor::activation::log_softmax(logits, 1);
     let picked: Tensor<1> = log_p.gather(1, labels.unsqueeze_dim(1)).squeeze_dim(1);
     (picked * weights).mean().neg()
-}
-
-/// PyTorch's `ReduceLROnPlateau(mode="min")` on the validation loss: after `patience`
-/// epochs without a relative improvement of `threshold`, the learning rate is
-/// multiplied by `factor`, never below `min_lr`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ReduceLrOnPlateau {
-    /// Multiplier of the learning rate.
-    pub factor: f64,
-    /// Epochs without improvement before lowering it.
-    pub patience: usize,
-    /// Relative improvement that counts.
-    pub threshold: f64,
-    /// Floor of the learning rate.
-    pub min_lr: f64,
-}
-
-impl Default for ReduceLrOnPlateau {
-    /// Halve after 3 epochs without a 0.01% better validation loss.
-    fn default() -> Self {
-        ReduceLrOnPlateau { factor: 0.5, patience: 3, threshold: 1e-4, min_lr: 1e-6 }
-    }
-}
-
-/// SpecAugment-style masking (Park et al., 2019, without time warping): each training
-/// segment gets `time_masks` bands of up to `max_time` frames and `freq_masks` bands of
-/// up to `max_freq` mel bins set to 0 (the mean of standardised features); drawn from
-/// the epoch's seed, so a resumed run masks the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SpecAugment {
-    /// Time masks per segment.
-    pub time_masks: usize,
-    /// Widest time mask, frames.
-    pub max_time: usize,
-    /// Frequency masks per segment.
-    pub freq_masks: usize,
-    /// Widest frequency mask, mel bins.
-    pub max_freq: usize,
-}
-
-impl Default for SpecAugment {
-    /// Two masks of up to 13 frames (0.3 s) and two of up to 12 mel bins.
-    fn default() -> Self {
-        SpecAugment { time_masks: 2, max_time: 13, freq_masks: 2, max_freq: 12 }
-    }
-}
-
-impl SpecAugment {
-    /// Masks one `[n_mels, n_frames]` segment in place.
-    pub fn apply(&self, segment: &mut [f32], n_mels: usize, n_frames: usize, rng: &mut impl rand::RngExt) {
-        for _ in 0..self.time_masks {
-            let width = rng.random_range(0..=self.max_time.min(n_frames));
-            let start = rng.random_range(0..=n_frames - width);
-            for row in segment.chunks_exact_mut(n_frames) {
-                row[start..start + width].fill(0.0);
-            }
-        }
-        for _ in 0..self.freq_masks {
-            let width = rng.random_range(0..=self.max_freq.min(n_mels));
-            let start = rng.random_range(0..=n_mels - width);
-            segment[start * n_frames..(start + width) * n_frames].fill(0.0);
-        }
-    }
-}
-
-impl TrainingConfig {
-    /// The original's recipe for `arch`: Adam 1e-3 (AdamW 5e-4, weight decay 1e-2 for
-    /// the transformer), batch 32, at most 60 epochs, patience 7, seed 42.
-    pub fn original(arch: Architecture, n_classes: usize) -> Self {
-        let optimizer = match arch {
-            Architecture::Transformer => OptimizerConfig::AdamW { lr: 5e-4, weight_decay: 1e-2 },
-            // bench/linear_head_study.py's choice for the linear head on both taggers.
-            Architecture::MusicnnDual => OptimizerConfig::AdamW { lr: 1e-3, weight_decay: 1.0 },
-            _ => OptimizerConfig::Adam { lr: 1e-3 },
-        };
-        TrainingConfig {
-            model: arch.default_config(n_classes),
-            optimizer,
-            batch_size: 32,
-            max_epochs: 60,
-            patience: 7,
-            seed: 42,
-            reduce_lr_on_plateau: None,
-            spec_augment: None,
-            weight_tracks_equally: false,
-        }
-    }
 }
 
 /// What one epoch measured. Accuracies are segment-level.
@@ -324,20 +197,6 @@ pub fn train(
     Ok(TrainOutcome { model: config.model.load(&weights, device)?, history, best_epoch })
 }
 
-/// Progress that `--resume` needs besides the tensors.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SavedProgress {
-    next_epoch: usize,
-    history: Vec<EpochMetrics>,
-    best_accuracy: f64,
-    best_epoch: usize,
-    /// The learning rate for the next epoch (the schedule may have lowered it).
-    #[serde(default)]
-    lr: Option<f64>,
-    #[serde(default)]
-    plateau: Option<Plateau>,
-}
-
 /// [`ReduceLrOnPlateau`]'s state.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Plateau {
@@ -359,82 +218,6 @@ impl Plateau {
             return (lr * schedule.factor).max(schedule.min_lr);
         }
         lr
-    }
-}
-
-/// A resumable training state on disk: `<dir>/epoch-NNNN/` holds the model (Burn's own
-/// record, which keeps the parameter ids the optimiser state refers to), the optimiser
-/// record, the best weights and the progress; `<dir>/latest` names the last complete one.
-struct ResumeState {
-    model: GenreModel,
-    optimizer: burn::optim::record::OptimizerRecord,
-    best_weights: crate::StateDict,
-    state: SavedProgress,
-}
-
-impl ResumeState {
-    #[allow(clippy::too_many_arguments)]
-    fn save(
-        dir: &Path,
-        config: &ModelConfig,
-        device: &Device,
-        model: &GenreModel,
-        optim: &burn::optim::ModuleOptimizer,
-        state: &SavedProgress,
-        best: &crate::StateDict,
-    ) -> Result<()> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |e: std::io::Error| ModelError::Io { path: path.clone(), source: e }
-        };
-        let record_error = |path: &Path| {
-            let path = path.to_path_buf();
-            move |e: burn::store::RecordError| ModelError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            }
-        };
-        let epoch_dir = dir.join(format!("epoch-{:04}", state.next_epoch - 1));
-        let _ = std::fs::remove_dir_all(&epoch_dir);
-        std::fs::create_dir_all(&epoch_dir).map_err(io(&epoch_dir))?;
-        let _ = model.valid(); // folds pending BatchNorm statistics into the record
-        model.clone().save_file(epoch_dir.join("model.bpk")).map_err(record_error(&epoch_dir))?;
-        optim.to_record().save(epoch_dir.join("optimizer.bin")).map_err(record_error(&epoch_dir))?;
-        let json = serde_json::to_vec(state).map_err(|e| io(&epoch_dir)(std::io::Error::other(e)))?;
-        std::fs::write(epoch_dir.join("progress.json"), json).map_err(io(&epoch_dir))?;
-        config.load(best, device)?.save_file(epoch_dir.join("best.bpk")).map_err(record_error(&epoch_dir))?;
-        // The commit point: `latest` names the new folder only once it is complete.
-        let latest = dir.join("latest");
-        let name = epoch_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        crate::atomic::write(&latest, name.as_bytes()).map_err(io(&latest))?;
-        // Older states are no longer needed.
-        for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
-            let path = entry.path();
-            let old = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("epoch-"));
-            if old && path != epoch_dir {
-                let _ = std::fs::remove_dir_all(path);
-            }
-        }
-        Ok(())
-    }
-
-    fn load(dir: &Path, config: &ModelConfig, autodiff: &Device, device: &Device) -> Result<Option<Self>> {
-        let Ok(name) = std::fs::read_to_string(dir.join("latest")) else { return Ok(None) };
-        let epoch_dir = dir.join(name.trim());
-        let broken = |reason: String| ModelError::Checkpoint { path: epoch_dir.clone(), reason };
-        let model = config
-            .init(autodiff)
-            .try_load_file(epoch_dir.join("model.bpk"))
-            .map_err(|e| broken(format!("training state: {e}")))?;
-        let optimizer = burn::optim::record::OptimizerRecord::load(epoch_dir.join("optimizer.bin"))
-            .map_err(|e| broken(format!("optimizer state: {e}")))?;
-        let progress = std::fs::read(epoch_dir.join("progress.json")).map_err(|e| broken(e.to_string()))?;
-        let state: SavedProgress = serde_json::from_slice(&progress).map_err(|e| broken(e.to_string()))?;
-        let best = config
-            .init(device)
-            .try_load_file(epoch_dir.join("best.bpk"))
-            .map_err(|e| broken(format!("best weights: {e}")))?;
-        Ok(Some(ResumeState { model, optimizer, best_weights: best.state_dict(), state }))
     }
 }
 
@@ -524,19 +307,5 @@ mod tests {
             .collect();
         // torch.optim.lr_scheduler.ReduceLROnPlateau(patience=2, factor=0.1) on these losses.
         assert_eq!(rates, [1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1]);
-    }
-
-    #[test]
-    fn spec_augment_masks_whole_bands_and_nothing_else() {
-        let (mels, frames) = (16, 20);
-        let mut segment = vec![1.0f32; mels * frames];
-        let augment = SpecAugment { time_masks: 1, max_time: 5, freq_masks: 1, max_freq: 4 };
-        augment.apply(&mut segment, mels, frames, &mut ChaCha8Rng::seed_from_u64(3));
-        let zero_columns = (0..frames).filter(|&t| (0..mels).all(|m| segment[m * frames + t] == 0.0)).count();
-        let zero_rows = (0..mels).filter(|&m| segment[m * frames..(m + 1) * frames].iter().all(|&v| v == 0.0)).count();
-        assert!(zero_columns <= 5 && zero_rows <= 4);
-        assert!(segment.iter().all(|&v| v == 0.0 || v == 1.0));
-        let zeros = segment.iter().filter(|&&v| v == 0.0).count();
-        assert_eq!(zeros, zero_columns * mels + zero_rows * frames - zero_columns * zero_rows);
     }
 }
