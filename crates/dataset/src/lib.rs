@@ -1,6 +1,6 @@
 //! Music collections as honest training and test sets.
 //!
-//! Builds on [`dsp`]; knows nothing of models. [`TrackIndex`] finds the tracks and
+//! Builds on [`genre_dsp`]; knows nothing of models. [`TrackIndex`] finds the tracks and
 //! labels of a GTZAN copy (original `genres/<g>/<g>.000NN.au` or Kaggle
 //! `genres_original/<g>/*.wav`) or of any folder of genre folders. [`split`] makes
 //! track-level splits (stratified, k-fold, from list files, artist-disjoint) that keep

@@ -92,7 +92,7 @@ pub fn features_of(
     let shape = [count, config.n_mels, config.n_frames()];
     let features =
         Features::from_vec(standardized, shape).ok_or_else(|| genre_dsp::DspError::Empty { path: path.clone() })?;
-    let decibels = Features::from_vec(decibels, shape).ok_or_else(|| genre_dsp::DspError::Empty { path })?;
+    let decibels = Features::from_vec(decibels, shape).ok_or(genre_dsp::DspError::Empty { path })?;
     Ok((features, decibels, playback, envelope))
 }
 
