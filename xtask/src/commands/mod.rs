@@ -4,11 +4,13 @@
 mod bench_features;
 mod bench_model;
 mod bench_musicnn;
+mod bench_python;
 mod bench_serve;
 mod bench_train;
 mod bundle;
 mod parity;
 mod permissive_build;
+mod python_package;
 mod test;
 
 use std::process::ExitCode;
@@ -52,6 +54,10 @@ pub enum BenchCommand {
     /// `--concurrency` in flight, then stop; throughput and latency percentiles, and the
     /// original pipeline's per-upload time for the same file; last line is JSON.
     Serve(bench_serve::BenchServeArgs),
+    /// Tracks per second through the CLI, the Python package's `predict_batch` and the
+    /// Ray Data job (1 and 2 workers), against the original's pipeline from Python; the
+    /// wheel is built into a fresh venv first. Last line is JSON.
+    Python(bench_python::BenchPythonArgs),
 }
 
 /// Runs one command.
@@ -64,6 +70,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Train(args)) => bench_train::run(args),
         Command::Bench(BenchCommand::Musicnn(args)) => bench_musicnn::run(args),
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run(args),
+        Command::Bench(BenchCommand::Python(args)) => bench_python::run(args),
         Command::Bundle(args) => bundle::run(args),
         Command::Test(args) => test::run(args),
     }

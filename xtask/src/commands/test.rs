@@ -7,7 +7,9 @@
 //! README's test command works on a fresh machine.
 //!
 //! Then `genre-dsp` as other projects may build it, without its LGPL `soxr` feature
-//! (`permissive_build.rs`: its tests, a downstream crate, `cargo deny`).
+//! (`permissive_build.rs`: its tests, a downstream crate, `cargo deny`). Then the Python
+//! package: its wheel built and installed in a fresh venv, and its pytest suite
+//! (`python_package.rs`), Ray's two-node test included.
 //!
 //! Then the GPU code path: `genre-xai`'s `tests/wgpu.rs` built with Burn's wgpu backend
 //! compares predictions, explanations and a training step with the CPU's. It needs a
@@ -33,15 +35,21 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     println!("browser for the web app's end-to-end test: {}", browser.display());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
-        .args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
+        // The Python extension module links against libpython only inside a Python
+        // process; its tests run through pytest below.
+        .args(["test", "--workspace", "--all-targets", "--no-fail-fast", "--exclude", "genre-classifier"])
         .args(&args.cargo_args)
         .env("CHROMIUM", &browser)
         .status()
         .context("cannot run cargo test")?;
     // Doc tests are not part of --all-targets.
-    let doc_status =
-        Command::new(&cargo).args(["test", "--workspace", "--doc"]).status().context("cannot run cargo test --doc")?;
-    let permissive = super::permissive_build::check(&cargo, &super::permissive_build::workspace_root())?;
+    let doc_status = Command::new(&cargo)
+        .args(["test", "--workspace", "--doc", "--exclude", "genre-classifier"])
+        .status()
+        .context("cannot run cargo test --doc")?;
+    let root = super::permissive_build::workspace_root();
+    let permissive = super::permissive_build::check(&cargo, &root)?;
+    let python = super::python_package::check(&root)?;
     find_or_install_vulkan_driver()?;
     // One test at a time: each fills the emulated GPU's threads by itself. The tests
     // append their figures to a report, printed here for CI's log.
@@ -56,7 +64,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_file(&report);
     }
     let all = [status, doc_status, gpu_status];
-    Ok(if permissive && all.iter().all(|s| s.success()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if permissive && python && all.iter().all(|s| s.success()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Where Vulkan loaders look for installed drivers' manifests.
