@@ -1,6 +1,7 @@
 """Tracks per second, one machine, one run: (a) the `genre predict` CLI over a folder,
 (b) `Classifier.predict_batch`, (c) the Ray Data job with 1 and 2 workers on a local Ray,
-and (d) librosa + the original's per-upload pipeline (PyTorch CRNN-BiGRU), from Python.
+and (d) librosa + the original's per-upload pipeline (PyTorch CRNN-BiGRU), from Python;
+and, for the features alone, (e) `genre_classifier.features` against (f) librosa.
 
     python throughput.py --cli PATH/TO/genre [--reference-python PYTHON] FOLDER
 
@@ -25,21 +26,27 @@ import torch_reference as tr
 torch.set_num_threads(int(sys.argv[2]))
 m = tr.build("crnn-bigru", 10, torch, torch.nn).eval()
 SR, SEG = 22050, 66150
-def run(path):
+def features(path):
     y, _ = librosa.load(path, sr=SR, mono=True)
     y = librosa.util.fix_length(y, size=SEG * 10)
     f = []
     for i in range(10):
         L = librosa.power_to_db(librosa.feature.melspectrogram(y=y[i*SEG:(i+1)*SEG], sr=SR, n_fft=2048, hop_length=512, n_mels=128), ref=np.max)
         f.append((L - L.mean()) / (L.std() + 1e-8))
+    return np.stack(f).astype(np.float32)
+def run(path):
     with torch.no_grad():
-        return torch.softmax(m(torch.from_numpy(np.stack(f).astype(np.float32))), -1).mean(0)
+        return torch.softmax(m(torch.from_numpy(features(path))), -1).mean(0)
 files = sys.argv[3:]
 run(files[0])
 t = time.perf_counter()
 for f in files:
     run(f)
-print(time.perf_counter() - t)
+pipeline = time.perf_counter() - t
+t = time.perf_counter()
+for f in files:
+    features(f)
+print(pipeline, time.perf_counter() - t)
 """
 
 
@@ -70,6 +77,14 @@ def main():
     subprocess.run([args.cli, "predict", "--format", "json", "--threads", str(args.threads), *files], check=True, capture_output=True)
     timed("(a) genre predict FILES (one process)", n, time.perf_counter() - t, rows)
 
+    from genre_classifier import features
+
+    features(files[0])
+    t = time.perf_counter()
+    for f in files:
+        features(f)
+    timed("(e) genre_classifier.features, one file after another", n, time.perf_counter() - t, rows)
+
     classifier = Classifier()
     classifier.predict(files[0])
     t = time.perf_counter()
@@ -92,7 +107,9 @@ def main():
             [args.reference_python, "-c", REFERENCE, os.path.abspath(args.reference_dir), str(args.threads), *files],
             check=True, capture_output=True, text=True,
         )
-        timed("(d) librosa + original pipeline (PyTorch CRNN-BiGRU)", n, float(out.stdout.strip().splitlines()[-1]), rows)
+        pipeline, librosa_features = map(float, out.stdout.strip().splitlines()[-1].split())
+        timed("(d) librosa + original pipeline (PyTorch CRNN-BiGRU)", n, pipeline, rows)
+        timed("(f) librosa features only (the original's extract_features)", n, librosa_features, rows)
     print(json.dumps(rows))
 
 
