@@ -306,24 +306,15 @@ impl FeatureExtractor {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn extract_decoded(&self, decoder: AudioDecoder, coverage: Coverage, scale: FeatureScale) -> Result<Features> {
-        let mut segments = self.segments_decoded(decoder, coverage)?;
-        let size = self.segment_len();
-        let expected = match coverage {
-            Coverage::Clip => self.config.segments_per_clip,
-            Coverage::WholeTrack => 1,
-        };
-        let mut data = Vec::with_capacity(expected * size);
+        let (n_mels, n_frames) = (self.config.n_mels, self.config.n_frames());
+        let mut data = Vec::new();
         let mut count = 0;
-        let mut previous = Vec::new();
-        for segment in &mut segments {
-            let audio = segment?;
-            data.resize(data.len() + size, 0.0);
-            let start = data.len() - size;
-            self.segment_features_after(&previous, &audio, scale, &mut data[start..]);
-            previous = audio;
-            count += 1;
+        for batch in self.feature_batches(decoder, coverage, scale, self.config.segments_per_clip)? {
+            let batch = batch?;
+            count += batch.n_segments();
+            data.extend_from_slice(batch.as_slice());
         }
-        Ok(Features { data, segments: count, n_mels: self.config.n_mels, n_frames: self.config.n_frames() })
+        Ok(Features { data, segments: count, n_mels, n_frames })
     }
 
     /// Features of samples already at `config.sample_rate`, in clip mode (cut or

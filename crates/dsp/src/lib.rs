@@ -39,6 +39,7 @@
 
 #![deny(missing_docs)]
 
+mod batches;
 mod decode;
 pub mod descriptors;
 mod error;
@@ -49,6 +50,7 @@ mod resample;
 mod source;
 mod stream;
 
+pub use batches::FeatureBatches;
 pub use decode::{AUDIO_EXTENSIONS, AudioDecoder, AudioInfo, is_audio_path};
 pub use error::{DspError, Result};
 pub use features::{

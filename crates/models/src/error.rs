@@ -65,6 +65,9 @@ pub enum ModelError {
         /// What came.
         got: Vec<usize>,
     },
+    /// The audio a model was to classify could not be read (names the file).
+    #[error(transparent)]
+    Audio(#[from] genre_dsp::DspError),
 }
 
 /// `Result` with [`ModelError`].

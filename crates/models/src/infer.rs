@@ -121,6 +121,33 @@ impl Classifier {
         self.run(features, batch, |x| softmax(x, 1))
     }
 
+    /// Softmax probabilities of a file's features handed over batch by batch
+    /// ([`genre_dsp::FeatureBatches`]), so that memory stays bounded by one batch for a
+    /// file of any length; and whether every batch was constant (silence, whose
+    /// predictions mean nothing).
+    ///
+    /// ```no_run
+    /// # fn run(classifier: &genre_models::infer::Classifier) -> genre_models::Result<()> {
+    /// use genre_dsp::{AudioDecoder, Coverage, FeatureExtractor, FeatureScale};
+    /// let extractor = FeatureExtractor::new(classifier.checkpoint().header.features.clone())?;
+    /// let batches = extractor.feature_batches(AudioDecoder::open("set.flac")?, Coverage::WholeTrack, FeatureScale::Standardized, 10)?;
+    /// let (segments, _silent) = classifier.probabilities_streamed(batches, 10)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn probabilities_streamed(
+        &self,
+        batches: genre_dsp::FeatureBatches<'_>,
+        batch: usize,
+    ) -> Result<(Vec<Vec<f32>>, bool)> {
+        let (mut segments, mut constant) = (Vec::new(), true);
+        for features in batches {
+            let features = features?;
+            constant &= features.is_constant();
+            segments.extend(self.probabilities(&features, batch)?);
+        }
+        Ok((segments, constant))
+    }
+
     fn run(&self, features: &Features, batch: usize, finish: impl Fn(Tensor<2>) -> Tensor<2>) -> Result<Vec<Vec<f32>>> {
         let [n, mels, frames] = features.shape();
         let expected = &self.checkpoint.header.features;

@@ -66,6 +66,15 @@ impl Failure {
     }
 }
 
+/// A decoding or feature failure of `input`, naming the file (or the array).
+fn audio_failure(input: &AudioInput, e: genre_dsp::DspError) -> Failure {
+    Failure {
+        kind: Kind::Audio,
+        file: Some(e.path().map_or_else(|| input.name(), |p| p.display().to_string())),
+        message: e.to_string(),
+    }
+}
+
 /// A model ready to classify.
 #[pyclass(module = "genre_classifier._native", frozen)]
 pub struct NativeClassifier {
@@ -132,7 +141,7 @@ impl NativeClassifier {
     /// Predictions (JSON, one per input, in order). With `parallel`, inputs are spread
     /// over the CPU's cores; with `errors_as_results`, a failed input gives
     /// `{"file", "error"}` instead of raising.
-    #[pyo3(signature = (inputs, aggregation = "mean", top_k = 3, whole_track = None, batch = 32, parallel = false, errors_as_results = false))]
+    #[pyo3(signature = (inputs, aggregation = "mean", top_k = 3, whole_track = None, batch = 10, parallel = false, errors_as_results = false))]
     #[allow(clippy::too_many_arguments)]
     fn predict_json(
         &self,
@@ -199,13 +208,10 @@ impl NativeClassifier {
 impl NativeClassifier {
     fn features(&self, input: &AudioInput, whole_track: Option<bool>) -> Result<Features, Failure> {
         let coverage = self.classifier.checkpoint().header.coverage(whole_track);
-        let audio_failure = |e: genre_dsp::DspError| Failure {
-            kind: Kind::Audio,
-            file: Some(e.path().map_or_else(|| input.name(), |p| p.display().to_string())),
-            message: e.to_string(),
-        };
-        let decoder = input.decoder().map_err(audio_failure)?;
-        self.extractor.extract_decoded(decoder, coverage, FeatureScale::Standardized).map_err(audio_failure)
+        let decoder = input.decoder().map_err(|e| audio_failure(input, e))?;
+        self.extractor
+            .extract_decoded(decoder, coverage, FeatureScale::Standardized)
+            .map_err(|e| audio_failure(input, e))
     }
 
     fn predict_one(
@@ -216,12 +222,17 @@ impl NativeClassifier {
         whole_track: Option<bool>,
         batch: usize,
     ) -> Result<String, Failure> {
-        let features = self.features(input, whole_track)?;
-        let segments = self.classifier.probabilities(&features, batch).map_err(|e| Failure {
-            kind: Kind::Model,
-            message: e.to_string(),
-            file: Some(input.name()),
-        })?;
+        let coverage = self.classifier.checkpoint().header.coverage(whole_track);
+        let failure = |e: genre_models::ModelError| match e {
+            genre_models::ModelError::Audio(e) => audio_failure(input, e),
+            other => Failure { kind: Kind::Model, message: other.to_string(), file: Some(input.name()) },
+        };
+        // Batches stream through features and the model: memory bounded by one batch.
+        let batches = input
+            .decoder()
+            .and_then(|d| self.extractor.feature_batches(d, coverage, FeatureScale::Standardized, batch))
+            .map_err(|e| audio_failure(input, e))?;
+        let (segments, _silent) = self.classifier.probabilities_streamed(batches, batch).map_err(failure)?;
         let prediction = Prediction::new(
             input.name(),
             self.device.describe(),

@@ -2,6 +2,7 @@
 //! commands come from `genre_cli`.
 
 mod bench_features;
+mod bench_memory;
 mod bench_model;
 mod bench_musicnn;
 mod bench_python;
@@ -58,6 +59,9 @@ pub enum BenchCommand {
     /// Ray Data job (1 and 2 workers), against the original's pipeline from Python; the
     /// wheel is built into a fresh venv first. Last line is JSON.
     Python(bench_python::BenchPythonArgs),
+    /// Peak memory of whole-track `predict` on 30 s, 10 min and 60 min files (this
+    /// runner, or another build with `--binary`); last line is JSON.
+    Memory(bench_memory::BenchMemoryArgs),
 }
 
 /// Runs one command.
@@ -71,6 +75,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Musicnn(args)) => bench_musicnn::run(args),
         Command::Bench(BenchCommand::Serve(args)) => bench_serve::run(args),
         Command::Bench(BenchCommand::Python(args)) => bench_python::run(args),
+        Command::Bench(BenchCommand::Memory(args)) => bench_memory::run(args),
         Command::Bundle(args) => bundle::run(args),
         Command::Test(args) => test::run(args),
     }

@@ -7,11 +7,12 @@
 //! method: target probability as the most-attributed cells are removed), and prints
 //! the time each method took and its deletion area.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use genre_dsp::{FeatureExtractor, FeatureScale};
+use genre_dsp::{AudioDecoder, FeatureExtractor, FeatureScale};
 use genre_models::DeviceKind;
 use genre_xai::{Attribution, Explainer, Method};
 
@@ -66,20 +67,28 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let mut methods = args.method.clone();
     methods.dedup();
     let coverage = checkpoint.header.coverage(args.reads.whole_track());
-    let features =
-        FeatureExtractor::new(config.clone())?.extract_with(&args.audio, coverage, FeatureScale::Standardized)?;
-    let segments: Vec<usize> = match args.segment.as_str() {
-        "all" => (0..features.n_segments()).collect(),
-        i => {
-            let i: usize = i.parse().with_context(|| format!("--segment {i:?}: a number or `all`"))?;
-            anyhow::ensure!(
-                i < features.n_segments(),
-                "--segment {i}: the clip has {} segments",
-                features.n_segments()
-            );
-            vec![i]
-        }
+    let wanted: Option<usize> = match args.segment.as_str() {
+        "all" => None,
+        i => Some(i.parse().with_context(|| format!("--segment {i:?}: a number or `all`"))?),
     };
+    // Features stream ten segments at a time; only the segments to explain are kept.
+    let extractor = FeatureExtractor::new(config.clone())?;
+    let decoder = AudioDecoder::open(&args.audio)?;
+    let mut kept: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
+    let mut count = 0;
+    for batch in extractor.feature_batches(decoder, coverage, FeatureScale::Standardized, 10)? {
+        let batch = batch?;
+        for j in 0..batch.n_segments() {
+            if let Some(values) = batch.segment(j).filter(|_| wanted.is_none_or(|w| w == count + j)) {
+                kept.insert(count + j, values.to_vec());
+            }
+        }
+        count += batch.n_segments();
+    }
+    if let Some(i) = wanted {
+        anyhow::ensure!(i < count, "--segment {i}: the clip has {count} segments");
+    }
+    let segments: Vec<usize> = kept.keys().copied().collect();
     let labels = explainer.labels().to_vec();
     let fixed_target =
         match args.target.as_str() {
@@ -102,7 +111,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let mut maps: Vec<(Method, Vec<f32>)> = methods.iter().map(|&m| (m, Vec::new())).collect();
     let mut deletion = Vec::new();
     for &s in &segments {
-        let input = features.segment(s).context("segment out of range")?;
+        let input = kept.get(&s).context("segment out of range")?;
         let target = fixed_target.unwrap_or_else(|| explainer.predicted(input));
         let mut attributions: Vec<Attribution> = Vec::new();
         for (method, values) in maps.iter_mut() {

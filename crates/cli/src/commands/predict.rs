@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use genre_dsp::{Coverage, FeatureExtractor, FeatureScale};
+use genre_dsp::{AudioDecoder, Coverage, FeatureExtractor, FeatureScale};
 use genre_models::DeviceKind;
 use genre_models::infer::{Aggregation, Classifier, Prediction};
 
@@ -51,8 +51,9 @@ pub struct PredictArgs {
     /// CPU threads.
     #[arg(long, default_value_t = default_threads())]
     pub threads: usize,
-    /// Segments per inference batch.
-    #[arg(long, default_value_t = 32)]
+    /// Segments per inference batch (and per step of a whole track through features
+    /// and the model: memory grows with it, not with the file).
+    #[arg(long, default_value_t = 10)]
     pub batch: usize,
 }
 
@@ -86,11 +87,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {problem}");
     }
     for file in &inputs.files {
-        let result = extractor
-            .extract_with(file, coverage, FeatureScale::Standardized)
+        // Segment batches stream through features and the model: memory stays bounded
+        // by one batch whatever the file's length.
+        let result = AudioDecoder::open(file)
+            .and_then(|decoder| extractor.feature_batches(decoder, coverage, FeatureScale::Standardized, args.batch))
             .map_err(anyhow::Error::from)
-            .and_then(|features| {
-                if features.is_constant() {
+            .and_then(|batches| Ok(classifier.probabilities_streamed(batches, args.batch)?))
+            .map(|(segments, silent)| {
+                if silent {
                     eprintln!(
                         "warning: {}: {} silent; the genres predicted for it mean nothing",
                         file.display(),
@@ -100,7 +104,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         }
                     );
                 }
-                Ok(classifier.probabilities(&features, args.batch)?)
+                segments
             });
         let segments = match result {
             Ok(s) => s,

@@ -80,11 +80,19 @@ pub fn run(args: TagsArgs) -> anyhow::Result<ExitCode> {
     let tags = tag_names(source);
     let config = FeatureConfig::musicnn();
     let patch_seconds = config.segment_seconds();
-    let features =
-        FeatureExtractor::new(config)?.extract_with(&args.audio, Coverage::WholeTrack, FeatureScale::Standardized)?;
-    let [patches, mels, frames] = features.shape();
-    let x = Tensor::from_data(TensorData::new(features.into_vec(), [patches, mels, frames]), &device);
-    let taggram: Vec<f32> = burn::tensor::activation::sigmoid(tagger(x)).into_data().iter::<f32>().collect();
+    // Ten patches at a time through features and the tagger: memory bounded by one
+    // batch, whatever the file's length; only the taggram is kept.
+    let extractor = FeatureExtractor::new(config)?;
+    let decoder = genre_dsp::AudioDecoder::open(&args.audio)?;
+    let mut taggram: Vec<f32> = Vec::new();
+    let mut patches = 0;
+    for batch in extractor.feature_batches(decoder, Coverage::WholeTrack, FeatureScale::Standardized, 10)? {
+        let batch = batch?;
+        let shape = batch.shape();
+        patches += shape[0];
+        let x = Tensor::from_data(TensorData::new(batch.into_vec(), shape), &device);
+        taggram.extend(burn::tensor::activation::sigmoid(tagger(x)).into_data().iter::<f32>());
+    }
     let n_tags = tags.len();
     anyhow::ensure!(n_tags > 0 && taggram.len() == patches * n_tags, "tag list does not fit the model");
 

@@ -133,7 +133,7 @@ class Classifier:
         items = [audio] if isinstance(audio, (str, os.PathLike, np.ndarray)) else list(audio)
         inputs = [_native_input(a, sr, f"array[{i}]") for i, a in enumerate(items)]
         answers = self._native.predict_json(
-            inputs, aggregation, top_k, whole_track, 32, parallel, errors == "return"
+            inputs, aggregation, top_k, whole_track, 10, parallel, errors == "return"
         )
         return [json.loads(a) for a in answers]
 

@@ -29,7 +29,7 @@ class NativeClassifier:
         aggregation: str = "mean",
         top_k: int = 3,
         whole_track: Optional[bool] = None,
-        batch: int = 32,
+        batch: int = 10,
         parallel: bool = False,
         errors_as_results: bool = False,
     ) -> List[str]: ...
