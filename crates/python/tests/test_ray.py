@@ -17,6 +17,9 @@ ray = pytest.importorskip("ray")
 pq = pytest.importorskip("pyarrow.parquet")
 
 RATE = 22050
+# A loopback cluster inside a test: no token authentication, whatever an earlier local
+# `ray.init()` left in ~/.ray (a token there turns it on for `ray start --head` only).
+RAY_ENV = dict(os.environ, RAY_AUTH_MODE="disabled")
 
 
 def write_clip(path: pathlib.Path, seed: int) -> None:
@@ -42,7 +45,7 @@ def free_port() -> int:
 
 def ray_cli(*args: str) -> subprocess.CompletedProcess:
     ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable)) or "ray"
-    return subprocess.run([ray_bin, *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([ray_bin, *args], capture_output=True, text=True, timeout=300, env=RAY_ENV)
 
 
 @pytest.fixture
@@ -70,7 +73,7 @@ def test_the_batch_job_on_two_nodes_equals_the_cli(tmp_path, two_node_cluster, c
     job = subprocess.run(
         [sys.executable, "-m", "genre_classifier.ray_batch", str(clips), str(out), "--address", two_node_cluster,
          "--workers", "2", "--batch-size", "8"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=900, env=RAY_ENV,
     )
     print(job.stdout[-2000:], job.stderr[-3000:])
     assert job.returncode == 0

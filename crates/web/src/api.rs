@@ -16,6 +16,10 @@ use genre_xai::Method;
 use serde::Deserialize;
 
 use crate::AppState;
+
+/// Segments per inference batch: one clip's ten. A musicnn model holds about 9 MB per
+/// segment in its front end, so larger batches cost memory, not time.
+const INFERENCE_BATCH: usize = 10;
 use crate::analysis::{Analysis, features_of, new_id, wav_bytes};
 
 /// Widest mel picture, in spectrogram columns (longer analyses are averaged down).
@@ -191,7 +195,7 @@ pub(crate) async fn predict(
     on_worker(&state, move |state| {
         let served = &state.models[view.model];
         let features = state.upload_features(served, &name, bytes, view.coverage)?;
-        let segments = served.classifier.probabilities(&features, 32).map_err(internal)?;
+        let segments = served.classifier.probabilities(&features, INFERENCE_BATCH).map_err(internal)?;
         Ok(Json(state.prediction(served, name, &segments, view.aggregation, view.top_k)))
     })
     .await
@@ -208,7 +212,7 @@ pub(crate) async fn analyze(
         let served = &state.models[model];
         let (features, decibels, playback, envelope) =
             state.with_upload(&name, bytes, |decoder| features_of(&served.extractor, decoder, coverage))?;
-        let probabilities = served.classifier.probabilities(&features, 32).map_err(internal)?;
+        let probabilities = served.classifier.probabilities(&features, INFERENCE_BATCH).map_err(internal)?;
         let config = served.extractor.config();
         let analysis = Arc::new(Analysis {
             id: new_id(),
