@@ -1,5 +1,7 @@
-// The genre classifier's page: upload once, then every view (aggregation, top-K,
-// toggles, explanations) is drawn from the server's stored analysis.
+// The genre classifier's page. On the server: upload once, then every view (aggregation,
+// top-K, toggles, explanations) is drawn from the server's stored analysis. On this
+// device: a Web Worker runs the WebAssembly classifier (worker.js) on the file; nothing is
+// uploaded, and the server-side views (waveform, mel, explanations) are not shown.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +15,8 @@ const app = {
   prediction: null, // the prediction under the current settings
   cursor: 0,        // playback position, seconds
   requests: 0,      // analyses asked for so far (only the latest answer is shown)
+  worker: null,     // the on-device Web Worker, made on first use
+  objectUrl: null,  // the local file's URL for the player, on this device
 };
 window.genreApp = app;
 
@@ -26,6 +30,9 @@ const settings = () => ({
   top_k: $('top-k').value,
   whole_track: $('whole-track').checked,
 });
+
+const onDevice = () => $('mode').value === 'device';
+const deviceSupported = () => typeof WebAssembly === 'object' && typeof Worker === 'function';
 
 function setStatus(text, isError) {
   const status = $('status');
@@ -76,6 +83,15 @@ async function loadModel(name) {
     for (const served of model.models) select.append(el('option', { value: served, text: served }));
   }
   select.value = model.name;
+  // On this device when the server offers the WebAssembly package and the browser can run it.
+  const device = $('mode').querySelector('option[value="device"]');
+  const available = Boolean(model.on_device) && deviceSupported();
+  device.disabled = !available;
+  if (!available) $('mode').value = 'server';
+  else if (!app.modeChosen) $('mode').value = 'device';
+  $('mode-note').textContent = available
+    ? 'On this device, the file is decoded and classified in your browser and never uploaded.'
+    : model.on_device ? 'This browser cannot run the on-device classifier.' : 'This server offers no on-device classifier.';
   // A model trained on whole tracks reads them by default.
   $('whole-track').checked = Boolean(model.whole_track);
   const facts = {
@@ -123,6 +139,7 @@ async function changeModel() {
 // ---- upload and analysis ---------------------------------------------------------
 
 async function analyze(file) {
+  if (onDevice()) return analyzeOnDevice(file);
   // Only the latest request's answer is shown (a model switch or a new file while one runs).
   const request = ++app.requests;
   app.file = file;
@@ -146,9 +163,75 @@ async function analyze(file) {
   }
 }
 
+// ---- on this device ----------------------------------------------------------------
+
+// Sends one message to the worker; resolves with its answer, reporting progress meanwhile.
+function askWorker(message, onProgress) {
+  if (!app.worker) app.worker = new Worker('/worker.js', { type: 'module' });
+  return new Promise((resolve, reject) => {
+    const listen = (event) => {
+      const answer = event.data;
+      if (answer.id !== message.id) return;
+      if (answer.type === 'progress') { onProgress?.(answer); return; }
+      app.worker.removeEventListener('message', listen);
+      if (answer.type === 'error') reject(new Error(answer.message)); else resolve(answer);
+    };
+    app.worker.addEventListener('message', listen);
+    app.worker.postMessage(message);
+  });
+}
+
+async function analyzeOnDevice(file) {
+  const request = ++app.requests;
+  app.file = file;
+  const s = settings();
+  const progress = $('progress');
+  setStatus(`Classifying ${file.name} on this device${s.whole_track ? ' (whole track)' : ''}…`);
+  progress.value = 0;
+  progress.hidden = false;
+  try {
+    const answer = await askWorker({
+      type: 'classify', id: request, model: s.model || app.model.name, file, name: file.name,
+      whole_track: s.whole_track, aggregate: s.aggregate, top_k: Number(s.top_k),
+    }, (p) => { if (request === app.requests) { progress.value = p.done; setStatus(`Classifying ${file.name} on this device: ${Math.round(100 * p.done)} % of ${p.segments} segments…`); } });
+    if (request !== app.requests) return;
+    app.analysis = { id: null, onDevice: true, seconds: answer.seconds };
+    app.prediction = answer.prediction;
+    app.cursor = 0;
+    setStatus(`${file.name}: ${answer.prediction.segments.length} segments classified on this device in ${answer.seconds.toFixed(2)} s; nothing was uploaded.`);
+    renderOnDevice(file);
+  } catch (error) {
+    if (request === app.requests) setStatus(`${file.name}: ${error.message}`, true);
+  } finally {
+    if (request === app.requests) progress.hidden = true;
+  }
+}
+
+function renderOnDevice(file) {
+  $('result').hidden = false;
+  if (app.objectUrl) URL.revokeObjectURL(app.objectUrl);
+  app.objectUrl = URL.createObjectURL(file);
+  $('player').src = app.objectUrl;
+  renderPrediction();
+  renderTimeline();
+  renderSegments();
+  applyToggles();
+}
+
 // Settings changed: ask the server to re-aggregate the stored analysis (no upload).
 async function refreshPrediction() {
   if (!app.analysis) return;
+  if (app.analysis.onDevice) {
+    const { aggregate, top_k } = settings();
+    try {
+      const answer = await askWorker({ type: 'aggregate', id: ++app.requests, aggregate, top_k: Number(top_k) });
+      app.prediction = answer.prediction;
+      renderPrediction();
+    } catch (error) {
+      setStatus(error.message, true);
+    }
+    return;
+  }
   const { aggregate, top_k } = settings();
   const query = new URLSearchParams({ aggregate, top_k });
   try {
@@ -288,9 +371,12 @@ function drawWaveform() {
 }
 
 function applyToggles() {
+  const local = Boolean(app.analysis && app.analysis.onDevice);
   $('segments-card').hidden = !$('show-segments').checked;
-  $('waveform-card').hidden = !$('show-waveform').checked;
-  $('mel-card').hidden = !$('show-mel').checked;
+  $('waveform-card').hidden = local || !$('show-waveform').checked;
+  $('mel-card').hidden = local || !$('show-mel').checked;
+  $('explain-card').hidden = local;
+  $('server-only').hidden = !local;
 }
 
 // ---- explanations ----------------------------------------------------------------
@@ -355,11 +441,12 @@ function wire() {
   $('top-k').addEventListener('change', () => { showTopK(); refreshPrediction(); });
   $('whole-track').addEventListener('change', () => { if (app.file) analyze(app.file); });
   $('model-select').addEventListener('change', changeModel);
+  $('mode').addEventListener('change', () => { app.modeChosen = true; if (app.file) analyze(app.file); });
   for (const id of ['show-segments', 'show-waveform', 'show-mel']) $(id).addEventListener('change', applyToggles);
   $('explain-button').addEventListener('click', explain);
   $('player').addEventListener('timeupdate', () => {
     app.cursor = $('player').currentTime;
-    if (app.analysis) drawWaveform();
+    if (app.analysis && !app.analysis.onDevice) drawWaveform();
   });
 }
 

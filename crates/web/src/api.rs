@@ -76,6 +76,7 @@ pub(crate) async fn model(
         },
         "methods": Method::ALL.map(Method::name),
         "whole_track": header.whole_track,
+        "on_device": state.on_device.get().is_some(),
     })))
 }
 

@@ -38,11 +38,12 @@
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 mod analysis;
 mod api;
+mod on_device;
 mod page;
 
 pub use analysis::{Analysis, AnalysisStore, Envelope};
@@ -127,6 +128,8 @@ pub struct AppState {
     limits: Limits,
     /// Uploads received so far.
     uploads: AtomicU64,
+    /// The WebAssembly package of the on-device mode, if this server offers it.
+    pub(crate) on_device: OnceLock<PathBuf>,
     analyses: AnalysisStore,
     /// Admission: workers + queue permits; a request without one gets 503.
     admitted: Semaphore,
@@ -169,6 +172,7 @@ impl AppState {
             device,
             limits,
             uploads: AtomicU64::new(0),
+            on_device: OnceLock::new(),
             analyses: AnalysisStore::new(limits.analyses),
             admitted: Semaphore::new(workers + limits.queue),
             running: Semaphore::new(workers),
@@ -187,6 +191,14 @@ impl AppState {
     /// The names of the served models, the default first.
     pub fn model_names(&self) -> Vec<&str> {
         self.models.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    /// Offers the page's "on this device" mode, with the WebAssembly package in `dir`
+    /// (`cargo xtask wasm` makes it): the browser then classifies files itself.
+    pub fn serve_on_device(&self, dir: &std::path::Path) -> Result<(), WebError> {
+        let dir = on_device::package_dir(dir)?;
+        let _ = self.on_device.set(dir);
+        Ok(())
     }
 
     /// How many uploads the server has received so far.
@@ -215,6 +227,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(page::index))
         .route("/app.js", get(page::script))
         .route("/style.css", get(page::style))
+        .route("/worker.js", get(on_device::worker))
+        .route("/wasm/{file}", get(on_device::package_file))
+        .route("/api/models/{name}/file", get(on_device::model_file))
         .route("/api/health", get(api::health))
         .route("/api/model", get(api::model))
         .route("/api/predict", post(api::predict))

@@ -345,3 +345,74 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
 fn checkpoint_reads_whole_tracks(path: &std::path::Path) -> bool {
     Checkpoint::load(path).unwrap().header.whole_track
 }
+
+/// The "on this device" mode: the WebAssembly package (`cargo xtask wasm`, whose folder
+/// `cargo xtask test` passes in `GENRE_WASM_PKG`) classifies a clip in the page's Web
+/// Worker. The server counts no upload, and the probabilities equal the server's for the
+/// same clip and model within 1e-4. Prints the in-browser time beside the server's.
+#[test]
+fn on_this_device_the_page_classifies_without_uploading() {
+    let Some(package) = std::env::var_os("GENRE_WASM_PKG").map(PathBuf::from) else {
+        eprintln!("skipped: GENRE_WASM_PKG names no WebAssembly package (cargo xtask test builds one)");
+        return;
+    };
+    let clip = repo().join("examples/audio/demo_orchestral_30s.flac");
+    let checkpoint = Checkpoint::load(&repo().join("crates/cli/assets/gtzan.gmdl")).unwrap();
+    let extractor = genre_dsp::FeatureExtractor::new(checkpoint.header.features.clone()).unwrap();
+    let classifier = Classifier::new(checkpoint.clone(), &DeviceKind::Cpu.device().unwrap()).unwrap();
+    let started = Instant::now();
+    let features =
+        extractor.extract_with(&clip, checkpoint.header.coverage(None), genre_dsp::FeatureScale::Standardized).unwrap();
+    let segments = classifier.probabilities(&features, 10).unwrap();
+    let server_seconds = started.elapsed().as_secs_f64();
+    let seconds = extractor.config().segment_seconds();
+    let server = Prediction::new("x".into(), "cpu", classifier.labels(), &segments, Aggregation::Mean, 3, seconds);
+
+    let state: Arc<AppState> =
+        AppState::with_models(vec![("gtzan".to_string(), checkpoint)], DeviceKind::Cpu, Limits::default()).unwrap();
+    state.serve_on_device(&package).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = genre_web::router(state.clone());
+    runtime.spawn(async move { axum::serve(listener, router).await });
+
+    let mut browser = Browser::launch();
+    browser.page("Page.navigate", json!({ "url": url }));
+    browser.wait_for("document.body?.dataset.ready === 'true'", Duration::from_secs(30));
+    assert_eq!(browser.eval("document.getElementById('mode').value"), json!("device"), "on this device by default");
+    browser.choose_file("#file-input", &clip);
+    browser.wait_for(
+        "Boolean(window.genreApp.analysis && window.genreApp.analysis.onDevice)          && document.querySelectorAll('#segments tbody tr').length === 10",
+        Duration::from_secs(300),
+    );
+    assert_eq!(state.uploads_received(), 0, "on this device nothing is uploaded");
+    let shown: Vec<f64> = serde_json::from_value(browser.eval("window.genreApp.prediction.probabilities")).unwrap();
+    let shown_segments: Vec<Vec<f64>> =
+        serde_json::from_value(browser.eval("window.genreApp.prediction.segments.map(s => s.probabilities)")).unwrap();
+    let mut largest = 0.0f64;
+    for (ours, theirs) in shown.iter().zip(&server.probabilities) {
+        largest = largest.max((ours - f64::from(*theirs)).abs());
+    }
+    for (row, theirs) in shown_segments.iter().zip(&segments) {
+        for (ours, theirs) in row.iter().zip(theirs) {
+            largest = largest.max((ours - f64::from(*theirs)).abs());
+        }
+    }
+    assert_eq!(shown.len(), 10);
+    assert!(largest < 1e-4, "on-device probabilities differ from the server's by {largest:e}");
+    assert_eq!(browser.eval("window.genreApp.prediction.prediction"), json!(server.prediction));
+    assert_eq!(browser.eval("document.getElementById('explain-card').hidden"), json!(true));
+    assert_eq!(browser.eval("document.getElementById('server-only').hidden"), json!(false));
+    let browser_seconds = browser.eval("window.genreApp.analysis.seconds").as_f64().unwrap();
+    // Re-aggregation happens in the worker too: still no upload.
+    browser.eval("(() => { const s = document.getElementById('aggregation'); s.value = 'vote'; s.dispatchEvent(new Event('change')); })()");
+    browser.wait_for("document.getElementById('aggregate-name').textContent === '(vote)'", Duration::from_secs(30));
+    assert_eq!(state.uploads_received(), 0);
+    println!(
+        "on-device: {} (30 s clip, model gtzan) in {browser_seconds:.2} s in headless Chromium (WebAssembly, one \
+         thread), {server_seconds:.2} s on the server (features + model, native); largest probability difference \
+         {largest:.1e}; 0 uploads",
+        server.prediction
+    );
+}

@@ -13,6 +13,7 @@ mod parity;
 mod permissive_build;
 mod python_package;
 mod test;
+mod wasm;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Bundle(bundle::BundleArgs),
     /// Run the whole test suite (what CI runs).
     Test(test::TestArgs),
+    /// Build the web app's on-device classifier (WebAssembly) for `serve --wasm-dir`.
+    Wasm(wasm::WasmArgs),
 }
 
 /// The benchmarks.
@@ -78,5 +81,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Memory(args)) => bench_memory::run(args),
         Command::Bundle(args) => bundle::run(args),
         Command::Test(args) => test::run(args),
+        Command::Wasm(args) => wasm::run(args),
     }
 }

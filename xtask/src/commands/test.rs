@@ -6,7 +6,8 @@
 //! machine where it may, installs Debian's `chromium` package with apt-get, so that
 //! README's test command works on a fresh machine.
 //!
-//! Then `genre-dsp` as other projects may build it, without its LGPL `soxr` feature
+//! The WebAssembly package of the web app's on-device mode is built first (`wasm.rs`),
+//! for the browser test. Then `genre-dsp` as other projects may build it, without its LGPL `soxr` feature
 //! (`permissive_build.rs`: its tests, a downstream crate, `cargo deny`). Then the Python
 //! package: its wheel built and installed in a fresh venv, and its pytest suite
 //! (`python_package.rs`), Ray's two-node test included.
@@ -34,12 +35,15 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let browser = find_or_install_chromium()?;
     println!("browser for the web app's end-to-end test: {}", browser.display());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The web app's on-device mode, for its browser test.
+    let wasm_package = super::wasm::build_package(None)?;
     let status = Command::new(&cargo)
         // The Python extension module links against libpython only inside a Python
         // process; its tests run through pytest below.
         .args(["test", "--workspace", "--all-targets", "--no-fail-fast", "--exclude", "genre-classifier"])
         .args(&args.cargo_args)
         .env("CHROMIUM", &browser)
+        .env("GENRE_WASM_PKG", &wasm_package)
         .status()
         .context("cannot run cargo test")?;
     // Doc tests are not part of --all-targets.

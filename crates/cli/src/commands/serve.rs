@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// feature).
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+    /// The WebAssembly package of the page's "on this device" mode (`cargo xtask wasm`
+    /// makes it): with it, browsers classify files themselves and upload nothing.
+    #[arg(long, value_name = "DIR")]
+    pub wasm_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs `genre serve`.
@@ -57,6 +61,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..genre_web::Limits::default()
     };
     let state = genre_web::AppState::with_models(models, args.device, limits)?;
+    if let Some(dir) = &args.wasm_dir {
+        state.serve_on_device(dir)?;
+        println!("on-device mode: the WebAssembly package in {}", dir.display());
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let address = format!("{}:{}", args.host, args.port);
