@@ -55,12 +55,8 @@ pub struct FrontendBlock {
 impl FrontendBlock {
     /// `[B, 1, T, M]` to `[B, filters, T]`.
     fn forward(&self, x: Tensor<4>) -> Tensor<3> {
-        Self::pool(self.feature_map(x))
-    }
-
-    /// The block's map before its max over mels, `[B, filters, T, M']`.
-    fn feature_map(&self, x: Tensor<4>) -> Tensor<4> {
-        self.norm.forward(self.relu_map(x))
+        // The activation is ReLU, as `relu_map` applies it.
+        fast_conv::conv2d_relu_norm_max(&self.conv, &self.norm, x)
     }
 
     /// The block's ReLU output (before its batch norm), `[B, filters, T, M']`.
