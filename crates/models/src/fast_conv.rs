@@ -247,28 +247,26 @@ const LANES: usize = 16;
 /// maxima, one per lane, so that the loop vectorises (a single running maximum is a
 /// chain of dependent comparisons).
 fn row_max(row: &[f32]) -> f32 {
-    let mut lanes = [f32::NEG_INFINITY; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = if v > *lane { v } else { *lane };
-        }
-    }
-    let rest = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    lanes.iter().fold(rest, |m, &v| if v > m { v } else { m })
+    row_max_of(row, |v| v)
 }
 
 /// The largest value of `-row`, i.e. minus the row's smallest, as [`row_max`].
 fn row_max_negated(row: &[f32]) -> f32 {
+    row_max_of(row, |v| -v)
+}
+
+#[inline(always)]
+fn row_max_of(row: &[f32], value: impl Fn(f32) -> f32) -> f32 {
+    let larger = |m: f32, v: f32| if v > m { v } else { m };
     let mut lanes = [f32::NEG_INFINITY; LANES];
     let mut chunks = row.chunks_exact(LANES);
     for chunk in &mut chunks {
         for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = if -v > *lane { -v } else { *lane };
+            *lane = larger(*lane, value(v));
         }
     }
-    let rest = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| if -v > m { -v } else { m });
-    lanes.iter().fold(rest, |m, &v| if v > m { v } else { m })
+    let rest = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| larger(m, value(v)));
+    lanes.iter().fold(rest, |m, &v| larger(m, v))
 }
 
 /// The im2col layout of one item: row `(c, i, j)` (kernel position `i, j` of channel

@@ -62,7 +62,10 @@ struct Browser {
 
 impl Browser {
     fn launch() -> Browser {
-        let profile = std::env::temp_dir().join(format!("genre-web-chromium-{}", std::process::id()));
+        // One profile per browser: tests run in parallel, and two Chromiums cannot share one.
+        static LAUNCHED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = LAUNCHED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = std::env::temp_dir().join(format!("genre-web-chromium-{}-{n}", std::process::id()));
         let mut child = Command::new(chromium())
             .args([
                 "--headless",
@@ -235,15 +238,7 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     // The server, on a loopback port, with both bundled models (the ten-genre one first).
     let models = vec![("gtzan".to_string(), checkpoint), ("emotify".to_string(), emotify.clone())];
     let state: Arc<AppState> = AppState::with_models(models, DeviceKind::Cpu, Limits::default()).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = genre_web::router(state.clone());
-    runtime.spawn(async move { axum::serve(listener, router).await });
-
-    let mut browser = Browser::launch();
-    browser.page("Page.navigate", json!({ "url": url }));
-    browser.wait_for("document.body?.dataset.ready === 'true'", Duration::from_secs(30));
+    let (_runtime, mut browser) = open_page(&state);
     let facts = browser.eval("document.getElementById('model-facts').textContent");
     assert!(facts.as_str().unwrap().contains("96 x 187"), "{facts}");
     assert_eq!(
@@ -342,6 +337,20 @@ fn a_user_uploads_a_file_changes_the_settings_and_asks_why() {
     assert_eq!(browser.eval("document.getElementById('explain-target').options.length"), json!(1 + 4));
 }
 
+/// The server for `state` on a loopback port, and a browser on its page once the page
+/// is ready. The runtime serves for as long as it is kept.
+fn open_page(state: &Arc<AppState>) -> (tokio::runtime::Runtime, Browser) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = genre_web::router(state.clone());
+    runtime.spawn(async move { axum::serve(listener, router).await });
+    let mut browser = Browser::launch();
+    browser.page("Page.navigate", json!({ "url": url }));
+    browser.wait_for("document.body?.dataset.ready === 'true'", Duration::from_secs(30));
+    (runtime, browser)
+}
+
 fn checkpoint_reads_whole_tracks(path: &std::path::Path) -> bool {
     Checkpoint::load(path).unwrap().header.whole_track
 }
@@ -371,15 +380,7 @@ fn on_this_device_the_page_classifies_without_uploading() {
     let state: Arc<AppState> =
         AppState::with_models(vec![("gtzan".to_string(), checkpoint)], DeviceKind::Cpu, Limits::default()).unwrap();
     state.serve_on_device(&package).unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = genre_web::router(state.clone());
-    runtime.spawn(async move { axum::serve(listener, router).await });
-
-    let mut browser = Browser::launch();
-    browser.page("Page.navigate", json!({ "url": url }));
-    browser.wait_for("document.body?.dataset.ready === 'true'", Duration::from_secs(30));
+    let (_runtime, mut browser) = open_page(&state);
     assert_eq!(browser.eval("document.getElementById('mode').value"), json!("device"), "on this device by default");
     browser.choose_file("#file-input", &clip);
     browser.wait_for(
