@@ -27,6 +27,7 @@
 
 mod arch;
 mod atomic;
+mod batch_norm;
 pub mod checkpoint;
 pub mod crnn;
 pub mod data;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use genre_cli::bundled::{BundledModel, ModelChoice};
-use genre_dsp::{FeatureExtractor, FeatureScale, Features};
+use genre_dsp::{FeatureExtractor, FeatureScale};
 use genre_models::DeviceKind;
 use genre_models::infer::{Aggregation, Classifier, Prediction};
 use genre_xai::{Explainer, Method};
@@ -185,15 +185,10 @@ impl NativeClassifier {
         let input = input.input();
         let name = input.name();
         let attribution = py.detach(|| -> Result<_, Failure> {
-            let features = self.features(&input, whole_track)?;
-            let values = features.segment(segment).ok_or_else(|| Failure {
-                kind: Kind::Usage,
-                message: format!("{name}: segment {segment} does not exist ({} segments)", features.n_segments()),
-                file: Some(name.clone()),
-            })?;
+            let values = self.segment_features(&input, whole_track, segment)?;
             let explainer = self.explainer().map_err(|message| Failure { kind: Kind::Model, message, file: None })?;
-            let target = target.unwrap_or_else(|| explainer.predicted(values));
-            explainer.explain(method, values, target).map_err(|e| Failure {
+            let target = target.unwrap_or_else(|| explainer.predicted(&values));
+            explainer.explain(method, &values, target).map_err(|e| Failure {
                 kind: Kind::Model,
                 message: e.to_string(),
                 file: None,
@@ -206,12 +201,28 @@ impl NativeClassifier {
 }
 
 impl NativeClassifier {
-    fn features(&self, input: &AudioInput, whole_track: Option<bool>) -> Result<Features, Failure> {
+    /// Segment `wanted`'s features, streamed ten segments at a time: memory bounded by
+    /// one batch however long the file (as `genre explain`).
+    fn segment_features(&self, input: &AudioInput, whole_track: Option<bool>, wanted: usize) -> Result<Vec<f32>, Failure> {
         let coverage = self.classifier.checkpoint().header.coverage(whole_track);
-        let decoder = input.decoder().map_err(|e| audio_failure(input, e))?;
-        self.extractor
-            .extract_decoded(decoder, coverage, FeatureScale::Standardized)
-            .map_err(|e| audio_failure(input, e))
+        let batches = input
+            .decoder()
+            .and_then(|d| self.extractor.feature_batches(d, coverage, FeatureScale::Standardized, 10))
+            .map_err(|e| audio_failure(input, e))?;
+        let mut seen = 0;
+        for batch in batches {
+            let batch = batch.map_err(|e| audio_failure(input, e))?;
+            if let Some(values) = wanted.checked_sub(seen).and_then(|j| batch.segment(j)) {
+                return Ok(values.to_vec());
+            }
+            seen += batch.n_segments();
+        }
+        let name = input.name();
+        Err(Failure {
+            kind: Kind::Usage,
+            message: format!("{name}: segment {wanted} does not exist ({seen} segments)"),
+            file: Some(name),
+        })
     }
 
     fn predict_one(

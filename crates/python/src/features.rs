@@ -41,11 +41,21 @@ fn features_of(py: Python<'_>, input: AudioInput, whole_track: bool, db: bool) -
     let scale = if db { FeatureScale::Decibels } else { FeatureScale::Standardized };
     let features = py
         .detach(|| {
-            let extractor = FeatureExtractor::new(FeatureConfig::default())?;
-            extractor.extract_decoded(input.decoder()?, coverage, scale)
+            default_extractor()?.extract_decoded(input.decoder()?, coverage, scale)
         })
         .map_err(|e| errors::audio(py, &e))?;
     Ok(array_bytes(py, &features))
+}
+
+/// The extractor of the original's features, made once per process (its filterbank
+/// and FFT plans are the costly part of a short file).
+fn default_extractor() -> genre_dsp::Result<&'static FeatureExtractor> {
+    static EXTRACTOR: std::sync::OnceLock<FeatureExtractor> = std::sync::OnceLock::new();
+    if let Some(extractor) = EXTRACTOR.get() {
+        return Ok(extractor);
+    }
+    let extractor = FeatureExtractor::new(FeatureConfig::default())?;
+    Ok(EXTRACTOR.get_or_init(|| extractor))
 }
 
 /// `features` as bytes and shape.

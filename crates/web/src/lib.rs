@@ -93,13 +93,11 @@ pub enum WebError {
     /// Model names must be distinct, and there must be one at least.
     #[error("models need distinct names, at least one: got [{0}]")]
     ModelNames(String),
-    /// The upload folder could not be made.
-    #[error("{path}: cannot create the upload folder: {source}")]
-    Io {
-        /// The folder.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+    /// The folder given for the on-device mode lacks a file of the WebAssembly package.
+    #[error("{file}: missing, so no WebAssembly package here (`cargo xtask wasm` makes one)")]
+    MissingPackage {
+        /// The file the page would load.
+        file: PathBuf,
     },
 }
 
@@ -109,6 +107,8 @@ pub(crate) struct ServedModel {
     pub(crate) classifier: Classifier,
     pub(crate) explainer: Explainer,
     pub(crate) extractor: FeatureExtractor,
+    /// Its checkpoint file, serialised once on first request (`GET /api/models/{name}/file`).
+    pub(crate) file: OnceLock<axum::body::Bytes>,
 }
 
 impl ServedModel {
@@ -163,7 +163,7 @@ impl AppState {
                 let extractor = FeatureExtractor::new(checkpoint.header.features.clone())?;
                 let explainer = Explainer::new(&checkpoint, &backend)?;
                 let classifier = Classifier::new(checkpoint, &backend)?;
-                Ok::<_, WebError>(ServedModel { name, classifier, explainer, extractor })
+                Ok::<_, WebError>(ServedModel { name, classifier, explainer, extractor, file: OnceLock::new() })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let workers = limits.workers.max(1);

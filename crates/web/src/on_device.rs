@@ -25,13 +25,7 @@ pub fn package_dir(dir: &Path) -> Result<PathBuf, crate::WebError> {
     for (name, _) in PACKAGE_FILES {
         let file = dir.join(name);
         if !file.is_file() {
-            return Err(crate::WebError::Io {
-                path: file,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no WebAssembly package here (cargo xtask wasm makes it)",
-                ),
-            });
+            return Err(crate::WebError::MissingPackage { file });
         }
     }
     Ok(dir.to_path_buf())
@@ -67,8 +61,9 @@ pub(crate) async fn model_file(
     UrlPath(name): UrlPath<String>,
 ) -> Result<Response, ApiError> {
     let served = &state.models[state.model(Some(&name))?];
-    let checkpoint = served.classifier.checkpoint();
-    let bytes = checkpoint.to_bytes(checkpoint.header.precision);
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))], Bytes::from(bytes))
-        .into_response())
+    let bytes = served.file.get_or_init(|| {
+        let checkpoint = served.classifier.checkpoint();
+        Bytes::from(checkpoint.to_bytes(checkpoint.header.precision))
+    });
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))], bytes.clone()).into_response())
 }
