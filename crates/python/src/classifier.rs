@@ -183,7 +183,6 @@ impl NativeClassifier {
     ) -> PyResult<(ArrayBytes, usize, String)> {
         let method = Method::from_str(method).map_err(|e| errors::usage(py, e))?;
         let input = input.input();
-        let name = input.name();
         let attribution = py.detach(|| -> Result<_, Failure> {
             let values = self.segment_features(&input, whole_track, segment)?;
             let explainer = self.explainer().map_err(|message| Failure { kind: Kind::Model, message, file: None })?;
@@ -203,7 +202,12 @@ impl NativeClassifier {
 impl NativeClassifier {
     /// Segment `wanted`'s features, streamed ten segments at a time: memory bounded by
     /// one batch however long the file (as `genre explain`).
-    fn segment_features(&self, input: &AudioInput, whole_track: Option<bool>, wanted: usize) -> Result<Vec<f32>, Failure> {
+    fn segment_features(
+        &self,
+        input: &AudioInput,
+        whole_track: Option<bool>,
+        wanted: usize,
+    ) -> Result<Vec<f32>, Failure> {
         let coverage = self.classifier.checkpoint().header.coverage(whole_track);
         let batches = input
             .decoder()

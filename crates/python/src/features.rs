@@ -40,9 +40,7 @@ fn features_of(py: Python<'_>, input: AudioInput, whole_track: bool, db: bool) -
     let coverage = if whole_track { Coverage::WholeTrack } else { Coverage::Clip };
     let scale = if db { FeatureScale::Decibels } else { FeatureScale::Standardized };
     let features = py
-        .detach(|| {
-            default_extractor()?.extract_decoded(input.decoder()?, coverage, scale)
-        })
+        .detach(|| default_extractor()?.extract_decoded(input.decoder()?, coverage, scale))
         .map_err(|e| errors::audio(py, &e))?;
     Ok(array_bytes(py, &features))
 }

@@ -272,7 +272,9 @@ impl Musicnn {
             .temporal
             .iter()
             .enumerate()
-            .map(|(i, blk)| FrontendBlock::pool(batch_norm(&blk.norm, time_major.clone().narrow(1, i * channels, channels))))
+            .map(|(i, blk)| {
+                FrontendBlock::pool(batch_norm(&blk.norm, time_major.clone().narrow(1, i * channels, channels)))
+            })
             .collect();
         (self.forward_from(timbral, temporal, b, t), leaf)
     }
@@ -353,4 +355,3 @@ impl Musicnn {
         layers::save_linear(dict, &format!("{prefix}backend.output"), &self.output);
     }
 }
-
