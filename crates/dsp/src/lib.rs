@@ -33,9 +33,10 @@
 //! `soxr` (default) resamples as librosa does, through `soxr-hq`, a port of libsoxr that
 //! keeps its LGPL-2.1-or-later licence: a binary that links it must let its users relink
 //! it with a modified `soxr-hq`. With `default-features = false` every dependency is
-//! under MIT or Apache-2.0 (or as permissive) and rubato resamples instead, within the
-//! looser resampled-audio bounds of `docs/parity.md`; 22,050 Hz audio is not resampled
-//! and gives the same features either way.
+//! under MIT or Apache-2.0 (or as permissive): rubato resamples down and our own
+//! Kaiser-windowed sinc with soxr HQ's bands up, within the looser resampled-audio
+//! bounds of `docs/parity.md`; 22,050 Hz audio is not resampled and gives the same
+//! features either way.
 
 #![deny(missing_docs)]
 
@@ -46,6 +47,7 @@ mod error;
 mod features;
 pub mod mel;
 mod pcm;
+mod polyphase;
 mod resample;
 mod source;
 mod stream;

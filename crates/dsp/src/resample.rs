@@ -10,9 +10,12 @@
 //! the filter length whose transition band came closest to soxr HQ's when swept
 //! against librosa (`docs/parity.md`). The FFT resampler needs a length that is a
 //! multiple of the rates' smallest block (`rate / gcd(from, to)`). Built without the
-//! `soxr` feature, rubato resamples every ratio ([`Resampler::Rubato`]).
+//! `soxr` feature ([`Resampler::Rubato`]), rubato resamples down and
+//! [`crate::polyphase`]'s Kaiser-windowed sinc, with soxr HQ's bands, up.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
+
+use crate::polyphase::PolyphaseUpsampler;
 use rubato::{Fft, FixedSync, Indexing, Resampler as _, WindowFunction};
 
 /// Length of rubato's anti-aliasing filter, in samples at the lower of the two rates,
@@ -92,7 +95,11 @@ pub(crate) enum StreamResampler {
     /// soxr HQ's own stages, and the rates (for librosa's length).
     #[cfg(feature = "soxr")]
     Soxr { inner: Box<soxr_hq::Resampler>, from_hz: u32, to_hz: u32 },
-    /// rubato, for the ratios `soxr-hq` has no plan for.
+    /// Up to the feature rate without `soxr-hq`: a Kaiser-windowed sinc with soxr HQ's
+    /// bands.
+    Polyphase(Box<PolyphaseUpsampler>),
+    /// rubato, down (and up by ratios with too many phases) without `soxr-hq`, and for
+    /// the ratios `soxr-hq` has no plan for.
     Fft(Box<FftResampler>),
 }
 
@@ -112,6 +119,9 @@ impl StreamResampler {
             Err(soxr_hq::Unsupported::Irrational) => {}
             Err(other) => return Err(other.to_string()),
         }
+        if let Some(polyphase) = PolyphaseUpsampler::new(from_hz, to_hz) {
+            return Ok(StreamResampler::Polyphase(Box::new(polyphase)));
+        }
         Ok(StreamResampler::Fft(Box::new(FftResampler::new(from_hz, to_hz)?)))
     }
 
@@ -121,6 +131,10 @@ impl StreamResampler {
             #[cfg(feature = "soxr")]
             StreamResampler::Soxr { inner, .. } => {
                 inner.push(input, out);
+                Ok(())
+            }
+            StreamResampler::Polyphase(polyphase) => {
+                polyphase.push(input, out);
                 Ok(())
             }
             StreamResampler::Fft(fft) => fft.push(input, out),
@@ -139,6 +153,10 @@ impl StreamResampler {
                 // soxr rounds the length, which never exceeds librosa's ceiling.
                 debug_assert!(inner.frames_out() <= expected);
                 out.resize(out.len() + expected.saturating_sub(inner.frames_out()) as usize, 0.0);
+                Ok(())
+            }
+            StreamResampler::Polyphase(polyphase) => {
+                polyphase.finish(out);
                 Ok(())
             }
             StreamResampler::Fft(fft) => fft.finish(out),

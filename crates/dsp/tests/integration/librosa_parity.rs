@@ -65,15 +65,8 @@ fn features_match_librosa_on_every_fixture() {
             // Resampled through our port of soxr HQ (16 to 96 kHz): the same samples as
             // librosa's to 1e-6, so the same bound.
             "resampled" if cfg!(feature = "soxr") => s_std.max <= 1e-3 && s_db.max <= 0.01,
-            // Resampled by rubato (built without `soxr`), up from 16 kHz: rubato's
-            // anti-imaging filter rolls off at the input's Nyquist frequency (8 kHz, mel
-            // band 116) unlike soxr's, and its length cannot be tuned below one block
-            // there (`docs/parity.md`): max 0.47; its p99 and mean keep the resampled bound.
-            "resampled" if entry.stem == "music_16000_pcm16" => {
-                s_std.max <= 0.5 && s_std.p99 <= 0.03 && s_std.mean <= 0.004
-            }
-            // Lossy, or resampled by rubato: the required bound for resampled or lossy
-            // input (decoders and resamplers may differ).
+            // Lossy, or resampled without `soxr` (rubato down, our Kaiser sinc up): the
+            // required bound for resampled or lossy input (decoders and resamplers may differ).
             "lossy" | "resampled" => s_std.max <= 0.25 && s_std.p99 <= 0.03 && s_std.mean <= 0.004,
             other => panic!("unknown tolerance class {other}"),
         };
