@@ -214,7 +214,43 @@ pub enum GenreModel {
 impl GenreModel {
     /// Logits `[B, classes]` for features `[B, n_mels, frames]` (the architecture's
     /// own features; embeddings as `[B, 1, E]` for a bare head).
+    ///
+    /// Off the CPU a batch goes through in passes of at most
+    /// [`GenreModel::items_per_pass`] items (the same logits; in training the caller
+    /// keeps its batches within that).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let [items, rows, columns] = x.dims();
+        let limit = self.items_per_pass(&x.device(), rows * columns);
+        if items <= limit {
+            return self.forward_pass(x);
+        }
+        Tensor::cat(x.split(limit, 0).into_iter().map(|part| self.forward_pass(part)).collect(), 0)
+    }
+
+    /// The most items of `values_per_item` input values (`n_mels * frames`) one forward
+    /// pass may hold on `device`: unlimited on the CPU; on a
+    /// GPU, as many as keep the widest activation within [`GPU_BUFFER_BYTES`], since
+    /// Burn 0.22's wgpu backend computes larger tensors wrongly and says nothing (the
+    /// bundled model's logits were off by 68 in a batch of 16, right in one of 10:
+    /// `crates/xai/tests/wgpu.rs`).
+    pub fn items_per_pass(&self, device: &Device, values_per_item: usize) -> usize {
+        if *device == Device::flex() || *device == Device::flex().autodiff() {
+            return usize::MAX;
+        }
+        // The widest activation per input value: the CRNNs' first block (64 channels on
+        // the input's grid), musicnn's narrower timbral block (204 filters on 59 of 96
+        // mel rows: 125), the transformer's patch tokens and attention (well under 16).
+        let widening = match self {
+            GenreModel::Crnn(_) => 64,
+            GenreModel::Transformer(_) => 16,
+            GenreModel::MusicnnTransfer(_) => 128,
+            GenreModel::TransferHead(_) => 4,
+        };
+        let bytes_per_item = values_per_item * widening * std::mem::size_of::<f32>();
+        (GPU_BUFFER_BYTES / bytes_per_item.max(1)).max(1)
+    }
+
+    fn forward_pass(&self, x: Tensor<3>) -> Tensor<2> {
         match self {
             GenreModel::Crnn(m) => m.forward(x),
             GenreModel::Transformer(m) => m.forward(x),
@@ -233,6 +269,10 @@ impl GenreModel {
         }
     }
 }
+
+/// The largest tensor a GPU pass may hold: wgpu's default storage-buffer binding limit
+/// (128 MiB).
+pub const GPU_BUFFER_BYTES: usize = 128 << 20;
 
 /// A model's logits with the feature map Grad-CAM weighs (see [`GenreModel::forward_for_cam`]).
 #[derive(Debug, Clone)]

@@ -20,7 +20,6 @@ use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use rayon::prelude::*;
 
-use crate::batch_norm::batch_norm;
 use crate::matmul::{MatrixRef, multiply};
 
 /// `conv.forward(x)`, computed by this module when it can (see the module's
@@ -40,7 +39,7 @@ pub fn conv2d_norm_relu(conv: &Conv2d, norm: &BatchNorm, x: Tensor<4>) -> Tensor
     let fast = fast_path_applies(conv, &x.device()).then(|| fold(norm)).flatten();
     match fast.and_then(|affine| fast_conv2d(conv, &x, Some(affine), true)) {
         Some(y) => y,
-        None => burn::tensor::activation::relu(batch_norm(norm, conv.forward(x))),
+        None => burn::tensor::activation::relu(norm.forward(conv.forward(x))),
     }
 }
 
@@ -71,7 +70,7 @@ pub fn conv2d_relu_norm_max(conv: &Conv2d, norm: &BatchNorm, x: Tensor<4>) -> Te
     match fast.and_then(|affine| fast_conv2d_row_max(conv, &x, &affine)) {
         Some(y) => y,
         None => {
-            let y = batch_norm(norm, burn::tensor::activation::relu(conv2d(conv, x)));
+            let y = norm.forward(burn::tensor::activation::relu(conv2d(conv, x)));
             let [b, c, h, _] = y.dims();
             y.max_dim(3).reshape([b, c, h])
         }

@@ -27,7 +27,6 @@
 
 mod arch;
 mod atomic;
-mod batch_norm;
 pub mod checkpoint;
 pub mod crnn;
 pub mod data;

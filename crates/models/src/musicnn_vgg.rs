@@ -15,7 +15,6 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
-use crate::batch_norm::batch_norm;
 use crate::layers;
 use crate::state_dict::{Loader, StateDict};
 
@@ -120,10 +119,10 @@ impl Vgg {
 
     /// The pools and the logits.
     pub fn forward_all(&self, x: Tensor<3>) -> VggOutputs {
-        let mut x = batch_norm(&self.input_norm, x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
+        let mut x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let mut pools = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            x = block.pool.forward(batch_norm(&block.norm, block.activation.forward(block.conv.forward(x))));
+            x = block.pool.forward(block.norm.forward(block.activation.forward(block.conv.forward(x))));
             pools.push(x.clone());
         }
         // TensorFlow flattens NHWC: time row first, then width, then channel.

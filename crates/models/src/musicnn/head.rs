@@ -4,7 +4,6 @@
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
-use crate::batch_norm::batch_norm;
 use crate::dropout::FastDropout;
 
 use crate::layers;
@@ -79,7 +78,7 @@ impl TransferHead {
     /// Logits `[B, classes]` for embeddings `[B, E]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let x = match &self.norm {
-            Some(norm) => batch_norm(norm, x),
+            Some(norm) => norm.forward(x),
             None => x,
         };
         let x = self.dropout.forward(x);

@@ -5,7 +5,6 @@ use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig1d, PaddingConfig2d, Relu};
 use burn::prelude::*;
 
-use crate::batch_norm::batch_norm;
 use crate::dropout::FastDropout;
 use crate::fast_conv;
 
@@ -81,7 +80,7 @@ pub struct MidendLayer {
 
 impl MidendLayer {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        batch_norm(&self.norm, self.activation.forward(self.conv.forward(x)))
+        self.norm.forward(self.activation.forward(self.conv.forward(x)))
     }
 }
 
@@ -249,7 +248,7 @@ impl Musicnn {
     /// Every intermediate output for musicnn features `[B, n_mels, frames]`.
     pub fn forward_all(&self, x: Tensor<3>) -> MusicnnOutputs {
         let [b, _, t] = x.dims();
-        let x = batch_norm(&self.input_norm, x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
+        let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
         let temporal: Vec<Tensor<3>> = self.temporal.iter().map(|blk| blk.forward(x.clone())).collect();
         self.forward_from(timbral, temporal, b, t)
@@ -261,7 +260,7 @@ impl Musicnn {
     /// past them).
     pub fn forward_all_with_leaf_maps(&self, x: Tensor<3>) -> (MusicnnOutputs, Tensor<4>) {
         let [b, _, t] = x.dims();
-        let x = batch_norm(&self.input_norm, x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
+        let x = self.input_norm.forward(x.swap_dims(1, 2).unsqueeze_dim::<4>(1)); // [B, 1, T, M]
         let timbral: Vec<Tensor<3>> = self.timbral.iter().map(|blk| blk.forward(x.clone())).collect();
         let maps: Vec<Tensor<4>> = self.temporal.iter().map(|blk| blk.relu_map(x.clone())).collect();
         // The leaf itself is returned (a tensor derived from it would get no gradient).
@@ -272,9 +271,7 @@ impl Musicnn {
             .temporal
             .iter()
             .enumerate()
-            .map(|(i, blk)| {
-                FrontendBlock::pool(batch_norm(&blk.norm, time_major.clone().narrow(1, i * channels, channels)))
-            })
+            .map(|(i, blk)| FrontendBlock::pool(blk.norm.forward(time_major.clone().narrow(1, i * channels, channels))))
             .collect();
         (self.forward_from(timbral, temporal, b, t), leaf)
     }
@@ -291,8 +288,8 @@ impl Musicnn {
         // TensorFlow concatenates [B, C, 1] pools on the last axis and flattens:
         // max and mean interleave per channel.
         let pooled = Tensor::stack::<3>(vec![max_pool.clone(), mean_pool.clone()], 2).reshape([b, 2 * channels]);
-        let pooled = self.dropout.forward(batch_norm(&self.pool_norm, pooled));
-        let penultimate = batch_norm(&self.dense_norm, self.dense_activation.forward(self.dense.forward(pooled)));
+        let pooled = self.dropout.forward(self.pool_norm.forward(pooled));
+        let penultimate = self.dense_norm.forward(self.dense_activation.forward(self.dense.forward(pooled)));
         let logits = self.output.forward(self.dropout.forward(penultimate.clone()));
         let time_major = |x: Tensor<3>| x.swap_dims(1, 2);
         debug_assert_eq!(cnn1.dims()[2], t);

@@ -95,6 +95,19 @@ pub fn train(
     let autodiff = device.clone().autodiff();
     autodiff.seed(config.seed);
     let mut model = config.model.init(&autodiff);
+    // A training batch goes through in one pass (its batch norms need the whole batch).
+    let per_pass = model.items_per_pass(&autodiff, n_mels * n_frames);
+    if config.batch_size > per_pass {
+        return Err(crate::ModelError::Config {
+            field: "batch_size".into(),
+            reason: format!(
+                "{} is more than one pass on this device holds for this model ({per_pass}, within the GPU's {} MiB \
+                 per tensor)",
+                config.batch_size,
+                crate::arch::GPU_BUFFER_BYTES >> 20
+            ),
+        });
+    }
     let mut optim = match config.optimizer {
         OptimizerConfig::Adam { .. } => AdamConfig::new().with_epsilon(1e-8).init(),
         OptimizerConfig::AdamW { weight_decay, .. } => {
