@@ -44,7 +44,7 @@ pub mod train;
 pub mod transformer;
 mod validate;
 
-pub use arch::{Architecture, CamForward, GenreModel, ModelConfig};
+pub use arch::{Architecture, CamForward, GPU_BUFFER_BYTES, GenreModel, ModelConfig};
 pub use device::DeviceKind;
 pub use dropout::FastDropout;
 pub use error::{ModelError, Result};
