@@ -8,9 +8,13 @@
 //! soxr's, and the top mel bands, where upsampled audio has only the filter's edge,
 //! differ by up to 0.47 standardised), and its sinc resampler has no Kaiser window.
 //! The filter is the textbook design (Kaiser's formulas for the window's shape and
-//! length), one table of coefficients per output phase.
+//! length), one table of coefficients per output phase. Its `dot` and `bessel_i0` are
+//! the textbook loops `soxr-hq` also has: that crate is optional and LGPL, so this
+//! permissive path cannot call into it.
 
 use std::f64::consts::PI;
+
+use crate::resample::gcd;
 
 /// End of the pass band, as a fraction of the input's Nyquist frequency (soxr HQ's).
 const PASS_END: f64 = 0.9137;
@@ -41,8 +45,9 @@ pub(crate) struct PolyphaseUpsampler {
 impl PolyphaseUpsampler {
     /// The upsampler, or `None` when the ratio would need more than [`MAX_PHASES`] tables.
     pub(crate) fn new(from_hz: u32, to_hz: u32) -> Option<Self> {
-        let gcd = gcd(u64::from(from_hz), u64::from(to_hz));
-        let (up, down) = ((u64::from(to_hz) / gcd) as usize, (u64::from(from_hz) / gcd) as usize);
+        let (from, to) = (from_hz as usize, to_hz as usize);
+        let gcd = gcd(from, to);
+        let (up, down) = (to / gcd, from / gcd);
         if to_hz <= from_hz || up > MAX_PHASES {
             return None;
         }
@@ -153,13 +158,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 #[cfg(test)]

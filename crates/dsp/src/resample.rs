@@ -272,7 +272,8 @@ fn delay_alignment(fft_size_out: usize, from: usize, to: usize) -> (usize, usize
     (lead, delay.round() as usize)
 }
 
-fn gcd(mut a: usize, mut b: usize) -> usize {
+/// Greatest common divisor.
+pub(crate) fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
         (a, b) = (b, a % b);
     }
