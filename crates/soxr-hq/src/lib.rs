@@ -37,7 +37,7 @@ pub struct Resampler {
     stages: Vec<StreamingStage>,
     /// Output of the last stage not yet known to be within the final length.
     held: Vec<f32>,
-    /// Buffers for the input and each stage's output, kept between calls.
+    /// Buffers for each stage's output, kept between calls.
     between: Vec<Vec<f32>>,
     finished: bool,
     from_hz: u32,
@@ -51,7 +51,7 @@ impl Resampler {
     /// crate has (see [`plan`]).
     pub fn new(from_hz: u32, to_hz: u32) -> Result<Self, Unsupported> {
         let stages: Vec<StreamingStage> = plan(from_hz, to_hz)?.iter().map(StreamingStage::new).collect();
-        let between = vec![Vec::new(); stages.len() + 1];
+        let between = vec![Vec::new(); stages.len()];
         Ok(Resampler {
             stages,
             held: Vec::new(),
@@ -72,19 +72,39 @@ impl Resampler {
     pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
         assert!(!self.finished, "push after finish");
         self.frames_in += input.len() as u64;
-        // Each stage's output, in buffers kept between calls; equal rates have no stage.
-        let mut block = std::mem::take(&mut self.between[0]);
-        block.clear();
-        block.extend_from_slice(input);
-        for (stage, buffer) in self.stages.iter_mut().zip(&mut self.between[1..]) {
+        let Some((last, earlier)) = self.stages.split_last_mut() else {
+            // Equal rates: no stage.
+            self.held.extend_from_slice(input);
+            return self.release(out);
+        };
+        // The earlier stages' outputs, in buffers kept between calls.
+        let (earlier_out, last_out) = self.between.split_at_mut(earlier.len());
+        let mut block = input;
+        for (stage, buffer) in earlier.iter_mut().zip(earlier_out) {
             buffer.clear();
-            stage.push(&block, buffer);
-            std::mem::swap(&mut block, buffer);
+            stage.push(block, buffer);
+            block = buffer;
         }
-        self.held.extend_from_slice(&block);
-        self.between[0] = block;
-        // The filters lag the input, so their output stays within soxr's length for
-        // the input so far; held output only remains if that ever changed.
+        if !self.held.is_empty() {
+            let buffer = &mut last_out[0];
+            buffer.clear();
+            last.push(block, buffer);
+            self.held.extend_from_slice(buffer);
+            return self.release(out);
+        }
+        // The last stage writes straight to `out`. The filters lag the input, so their
+        // output stays within soxr's length for the input so far; held output only
+        // remains if that ever changed.
+        let start = out.len();
+        last.push(block, out);
+        let sure = ((self.total_out() - self.frames_out) as usize).min(out.len() - start);
+        self.held.extend_from_slice(&out[start + sure..]);
+        out.truncate(start + sure);
+        self.frames_out += sure as u64;
+    }
+
+    /// Appends what is held to `out`, as far as it is within soxr's length so far.
+    fn release(&mut self, out: &mut Vec<f32>) {
         let sure = (self.total_out() - self.frames_out).min(self.held.len() as u64) as usize;
         out.extend(self.held.drain(..sure));
         self.frames_out += sure as u64;

@@ -45,13 +45,35 @@ struct Clock {
     up: u64,
     down: u64,
     centre: u64,
+    /// `down / up` and `down % up`: how far the last input and the phase move per output.
+    step_last: i64,
+    step_phase: usize,
+}
+
+/// An output's last input and phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    last: i64,
+    phase: usize,
 }
 
 impl Clock {
     /// Output `n`'s last input and phase.
-    fn window_end(self, n: u64) -> (i64, usize) {
+    fn window_end(self, n: u64) -> Cursor {
         let position = n * self.down + self.centre;
-        ((position / self.up) as i64, (position % self.up) as usize)
+        Cursor { last: (position / self.up) as i64, phase: (position % self.up) as usize }
+    }
+
+    /// The next output's, from this one's: the position moves by `down`, without the
+    /// division of [`Clock::window_end`].
+    #[inline(always)]
+    fn advance(self, Cursor { last, phase }: Cursor) -> Cursor {
+        let (mut last, mut phase) = (last + self.step_last, phase + self.step_phase);
+        if phase >= self.up as usize {
+            phase -= self.up as usize;
+            last += 1;
+        }
+        Cursor { last, phase }
     }
 }
 
@@ -61,7 +83,8 @@ enum Engine {
     /// `n` is a dot product with the inputs ending at `last`.
     Direct {
         phases: Vec<Vec<f32>>,
-        dot: Dot,
+        /// Whether this CPU runs [`dot_fma`].
+        fma: bool,
     },
     Fft(Box<FftConvolver>),
 }
@@ -73,7 +96,10 @@ impl StreamingStage {
         let lengths: Vec<usize> = phases.iter().map(Vec::len).collect();
         let longest = lengths.iter().copied().max().unwrap_or(0);
         let (engine, window) = if up <= 4 && longest >= 64 {
-            (Engine::Fft(Box::new(FftConvolver::new(&phases))), longest)
+            // Down by two (44.1 to 22.05 kHz) only needs every other position.
+            let fft = FftConvolver::new(&phases, up == 1 && stage.down == 2);
+            let taps = fft.taps;
+            (Engine::Fft(Box::new(fft)), taps)
         } else {
             // Reversed, and zero-padded in front to a multiple of 16 taps, the width of
             // the AVX2 dot product's step (the padding reads earlier inputs times 0).
@@ -86,10 +112,16 @@ impl StreamingStage {
                     row
                 })
                 .collect();
-            (Engine::Direct { phases: reversed, dot: fastest_dot() }, padded)
+            (Engine::Direct { phases: reversed, fma: has_fma() }, padded)
         };
         StreamingStage {
-            clock: Clock { up: up as u64, down: stage.down as u64, centre: ((len - 1) / 2) as u64 },
+            clock: Clock {
+                up: up as u64,
+                down: stage.down as u64,
+                centre: ((len - 1) / 2) as u64,
+                step_last: (stage.down / up) as i64,
+                step_phase: stage.down % up,
+            },
             lengths,
             window,
             engine,
@@ -117,8 +149,9 @@ impl StreamingStage {
     }
 
     fn run(&mut self, out: &mut Vec<f32>) {
+        let mut cursor = self.clock.window_end(self.next);
         loop {
-            let (last, phase) = self.clock.window_end(self.next);
+            let Cursor { last, phase } = cursor;
             if reads_nothing(self.finished, self.received, &self.lengths, last, phase) {
                 break;
             }
@@ -138,12 +171,18 @@ impl StreamingStage {
                     self.history.resize(end, 0.0);
                 }
             }
+            let before = out.len();
             match &mut self.engine {
-                Engine::Direct { phases, dot, .. } => {
-                    let taps = &phases[phase];
-                    let from = (last - taps.len() as i64 + 1 - self.first) as usize;
-                    out.push(dot(taps, &self.history[from..from + taps.len()]));
-                    self.next += 1;
+                Engine::Direct { phases, fma } => {
+                    let inputs = Inputs { history: &self.history, first: self.first, received: self.received };
+                    direct_outputs(phases, *fma, inputs, self.clock, &mut cursor, out);
+                    if out.len() == before {
+                        // Past the end of the input, on the zeros appended above.
+                        let taps = &phases[phase];
+                        let from = (last - taps.len() as i64 + 1 - self.first) as usize;
+                        out.push(dot_on(*fma, taps, &self.history[from..from + taps.len()]));
+                        cursor = self.clock.advance(cursor);
+                    }
                 }
                 Engine::Fft(fft) => {
                     if !fft.holds(last) {
@@ -151,21 +190,39 @@ impl StreamingStage {
                         fft.compute(last, &self.history[from..from + fft.size]);
                     }
                     // Every output the block holds, in one go.
-                    let (mut last, mut phase) = (last, phase);
-                    while fft.holds(last) && !reads_nothing(self.finished, self.received, &self.lengths, last, phase) {
-                        out.push(fft.value(phase, last));
-                        self.next += 1;
-                        (last, phase) = self.clock.window_end(self.next);
+                    if self.clock.up == 1 {
+                        // One phase: every `down`-th position up to the block's end, or
+                        // to the last that reads any input.
+                        let end = fft.block_start + fft.hop as i64;
+                        let end = if self.finished { end.min(self.received + self.lengths[0] as i64 - 1) } else { end };
+                        let down = self.clock.down as usize;
+                        let count = ((end - cursor.last).max(0) as usize).div_ceil(down);
+                        let from = fft.index(cursor.last);
+                        let stride = if fft.decimated { 1 } else { down };
+                        let block = &fft.block[0][fft.offset..];
+                        if stride == 1 {
+                            out.extend_from_slice(&block[from..from + count]);
+                        } else {
+                            out.extend(block[from..].iter().step_by(stride).take(count));
+                        }
+                        cursor.last += (down * count) as i64;
+                    }
+                    while fft.holds(cursor.last)
+                        && !reads_nothing(self.finished, self.received, &self.lengths, cursor.last, cursor.phase)
+                    {
+                        out.push(fft.value(cursor.phase, cursor.last));
+                        cursor = self.clock.advance(cursor);
                     }
                 }
             }
+            self.next += (out.len() - before) as u64;
         }
         self.compact();
     }
 
     /// Drops inputs no later output reads.
     fn compact(&mut self) {
-        let needed_from = self.clock.window_end(self.next).0 - self.window as i64 + 1;
+        let needed_from = self.clock.window_end(self.next).last - self.window as i64 + 1;
         let unneeded = (needed_from - self.first).max(0) as usize;
         if unneeded >= COMPACT_AFTER {
             self.history.drain(..unneeded);
@@ -183,12 +240,19 @@ fn reads_nothing(finished: bool, received: i64, lengths: &[usize], last: i64, ph
 /// Overlap-save convolution of the input with each phase's filter, a block of `hop`
 /// positions at a time, with real-input FFTs: one forward transform per block, one
 /// inverse per phase.
+///
+/// A stage that keeps every other position of one phase (`decimated`: down by two)
+/// folds the spectrum before the inverse transform, which then is half as long: the
+/// even samples of a length-`size` signal are the inverse transform of length `size / 2`
+/// of `Y[k] + Y[k + size / 2]`.
 #[derive(Clone)]
 struct FftConvolver {
     size: usize,
     hop: usize,
-    /// The longest phase (the block's overlap is one less).
+    /// The longest phase, made odd when `decimated` so that the kept positions are
+    /// the even samples of the circular convolution (the block's overlap is one less).
     taps: usize,
+    decimated: bool,
     /// Each phase's half spectrum, scaled by `1 / size`.
     spectra: Vec<Vec<Complex<f32>>>,
     forward: Arc<dyn RealToComplex<f32>>,
@@ -196,25 +260,35 @@ struct FftConvolver {
     input: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
     product: Vec<Complex<f32>>,
-    output: Vec<f32>,
     scratch: Vec<Complex<f32>>,
-    /// `block[p][i]`: phase `p`'s convolution at `block_start + i`.
+    /// `block[p][offset + i]`: phase `p`'s convolution at `block_start + i` (at
+    /// `block_start + 2 i` when `decimated`); before `offset`, the wrapped-around part.
     block: Vec<Vec<f32>>,
+    offset: usize,
     block_start: i64,
 }
 
 impl std::fmt::Debug for FftConvolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FftConvolver").field("size", &self.size).field("phases", &self.block.len()).finish()
+        f.debug_struct("FftConvolver")
+            .field("size", &self.size)
+            .field("phases", &self.block.len())
+            .field("decimated", &self.decimated)
+            .finish()
     }
 }
 
 impl FftConvolver {
-    fn new(phases: &[Vec<f32>]) -> Self {
-        let taps = phases.iter().map(Vec::len).max().unwrap_or(1);
+    /// A convolver for `phases`; `decimated` (one phase only) keeps every other position.
+    fn new(phases: &[Vec<f32>], decimated: bool) -> Self {
+        debug_assert!(!decimated || phases.len() == 1);
+        let longest = phases.iter().map(Vec::len).max().unwrap_or(1);
+        // A zero tap more changes no output.
+        let taps = if decimated { longest | 1 } else { longest };
         let size = (4 * taps).next_power_of_two();
         let mut planner = RealFftPlanner::<f32>::new();
-        let (forward, inverse) = (planner.plan_fft_forward(size), planner.plan_fft_inverse(size));
+        let forward = planner.plan_fft_forward(size);
+        let inverse = planner.plan_fft_inverse(if decimated { size / 2 } else { size });
         let scale = 1.0 / size as f32;
         let mut scratch = forward.make_scratch_vec();
         let spectra = phases
@@ -234,15 +308,16 @@ impl FftConvolver {
             size,
             hop: size - taps + 1,
             taps,
+            decimated,
             spectra,
             input: forward.make_input_vec(),
             spectrum: forward.make_output_vec(),
-            product: inverse.make_input_vec(),
-            output: inverse.make_output_vec(),
+            product: forward.make_output_vec(),
             scratch: vec![Complex::new(0.0, 0.0); scratch_len],
+            block: vec![inverse.make_output_vec(); phases.len()],
+            offset: if decimated { (taps - 1) / 2 } else { taps - 1 },
             forward,
             inverse,
-            block: vec![Vec::new(); phases.len()],
             block_start: i64::MIN / 2,
         }
     }
@@ -264,38 +339,124 @@ impl FftConvolver {
             for ((w, x), f) in self.product.iter_mut().zip(&self.spectrum).zip(filter) {
                 *w = x * f;
             }
+            let spectrum = if self.decimated {
+                // Y[k] + Y[k + size / 2] for the half spectrum of size / 2, the second
+                // term by symmetry: Y[k + size / 2] = conj(Y[size / 2 - k]).
+                let half = self.size / 2;
+                for k in 0..=half / 2 {
+                    let (low, high) = (self.product[k], self.product[half - k]);
+                    self.product[k] = low + high.conj();
+                    self.product[half - k] = high + low.conj();
+                }
+                &mut self.product[..=half / 2]
+            } else {
+                &mut self.product[..]
+            };
             // A real signal's spectrum is real at 0 and at Nyquist; rounding may say otherwise.
-            let last = self.product.len() - 1;
-            self.product[0].im = 0.0;
-            self.product[last].im = 0.0;
+            let last = spectrum.len() - 1;
+            spectrum[0].im = 0.0;
+            spectrum[last].im = 0.0;
             self.inverse
-                .process_with_scratch(&mut self.product, &mut self.output, &mut self.scratch)
+                .process_with_scratch(spectrum, block, &mut self.scratch)
                 .expect("buffers made by the plan, real at 0 and Nyquist");
-            block.clear();
-            block.extend_from_slice(&self.output[self.taps - 1..]);
         }
         self.block_start = start;
     }
 
+    /// Where position `k` of the current block is stored, counted from `offset`.
+    fn index(&self, k: i64) -> usize {
+        let distance = (k - self.block_start) as usize;
+        if self.decimated { distance / 2 } else { distance }
+    }
+
     fn value(&self, phase: usize, k: i64) -> f32 {
-        self.block[phase][(k - self.block_start) as usize]
+        self.block[phase][self.offset + self.index(k)]
     }
 }
 
-/// A dot product of two slices of the same length.
-type Dot = fn(&[f32], &[f32]) -> f32;
+/// The inputs a stage holds: `history[i]` is input `first + i`, and inputs before
+/// `received` have arrived.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    history: &'a [f32],
+    first: i64,
+    received: i64,
+}
 
-/// The fastest [`Dot`] this CPU runs: fused multiply-adds on 8 lanes where it has
-/// AVX2 and FMA, else the portable one.
-fn fastest_dot() -> Dot {
+/// Appends every output of a direct stage whose inputs have all arrived, from
+/// `cursor` on, and moves `cursor` past them.
+fn direct_outputs(
+    phases: &[Vec<f32>],
+    fma: bool,
+    inputs: Inputs<'_>,
+    clock: Clock,
+    cursor: &mut Cursor,
+    out: &mut Vec<f32>,
+) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        return |a, b| {
-            // SAFETY: the CPU has AVX2 and FMA, checked above.
-            unsafe { dot_fma(a, b) }
-        };
+    if fma {
+        // SAFETY: `fma` is set only where the CPU has AVX2 and FMA (`has_fma`).
+        return unsafe { direct_outputs_fma(phases, inputs, clock, cursor, out) };
     }
-    dot
+    direct_outputs_with::<false>(phases, inputs, clock, cursor, out);
+}
+
+/// [`direct_outputs`] compiled for AVX2 and FMA, so that [`dot_fma`] is inlined.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn direct_outputs_fma(phases: &[Vec<f32>], inputs: Inputs<'_>, clock: Clock, cursor: &mut Cursor, out: &mut Vec<f32>) {
+    direct_outputs_with::<true>(phases, inputs, clock, cursor, out);
+}
+
+#[inline(always)]
+fn direct_outputs_with<const FMA: bool>(
+    phases: &[Vec<f32>],
+    inputs: Inputs<'_>,
+    clock: Clock,
+    cursor: &mut Cursor,
+    out: &mut Vec<f32>,
+) {
+    let ready = (inputs.received - cursor.last).max(0) as u64;
+    out.reserve((ready * clock.up / clock.down + 1) as usize);
+    while cursor.last < inputs.received {
+        let taps = &phases[cursor.phase];
+        let from = (cursor.last - taps.len() as i64 + 1 - inputs.first) as usize;
+        let window = &inputs.history[from..from + taps.len()];
+        #[cfg(target_arch = "x86_64")]
+        let value = if FMA {
+            // SAFETY: only `direct_outputs_fma`, compiled for AVX2 and FMA, asks for FMA.
+            unsafe { dot_fma(taps, window) }
+        } else {
+            dot(taps, window)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let value = dot(taps, window);
+        out.push(value);
+        *cursor = clock.advance(*cursor);
+    }
+}
+
+/// Whether this CPU has AVX2 and FMA, for [`dot_fma`].
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// [`dot_fma`] if `fma` (the CPU has it), else [`dot`].
+fn dot_on(fma: bool, a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: `fma` is set only where the CPU has AVX2 and FMA (`has_fma`).
+        return unsafe { dot_fma(a, b) };
+    }
+    let _ = fma;
+    dot(a, b)
 }
 
 /// `sum a[i] b[i]` in eight lanes, which the compiler turns into vector code.
@@ -359,7 +520,7 @@ mod tests {
     #[test]
     fn streaming_equals_the_definition_for_any_block_size() {
         // Short phases (direct) and long ones (FFT), up- and down-sampling.
-        for (up, down, len) in [(3, 2, 23), (2, 1, 301), (1, 2, 257), (1, 1, 129), (2, 3, 400)] {
+        for (up, down, len) in [(3, 2, 23), (2, 1, 301), (1, 2, 257), (1, 2, 256), (1, 1, 129), (2, 3, 400)] {
             let stage = Stage {
                 up,
                 down,
@@ -393,8 +554,12 @@ mod tests {
             let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.71).sin()).collect();
             let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.13).cos()).collect();
             let exact: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
-            for f in [dot as Dot, fastest_dot()] {
-                assert!((f64::from(f(&a, &b)) - exact).abs() < 1e-4, "length {len}");
+            assert!((f64::from(dot(&a, &b)) - exact).abs() < 1e-4, "length {len}");
+            #[cfg(target_arch = "x86_64")]
+            if has_fma() {
+                // SAFETY: the CPU has AVX2 and FMA.
+                let fused = unsafe { dot_fma(&a, &b) };
+                assert!((f64::from(fused) - exact).abs() < 1e-4, "length {len}");
             }
         }
     }
