@@ -132,6 +132,17 @@ impl AudioDecoder {
     /// A file that stops early (a truncated data chunk, a cut-off stream) ends
     /// where its data ends, as libsndfile does. A NaN or infinite sample is an error.
     pub fn read_mono(&mut self, out: &mut Vec<f32>) -> Result<usize> {
+        if let Source::Pcm(reader) = &mut self.source
+            && !reader.may_be_non_finite()
+        {
+            // Integer samples: always finite, and mixed as they are converted.
+            let frames = reader.read_mono(PCM_BLOCK_FRAMES, &mut self.interleaved, out)?;
+            if frames == 0 {
+                self.source = Source::Finished;
+            }
+            self.frames_read += frames as u64;
+            return Ok(frames);
+        }
         self.interleaved.clear();
         let frames = match &mut self.source {
             Source::Finished => 0,
@@ -172,7 +183,7 @@ impl AudioDecoder {
 }
 
 /// Averages interleaved channels into `out`, as `numpy.mean(y, axis=0)` on `f32`.
-fn downmix_into(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
+pub(crate) fn downmix_into(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
     if channels == 1 {
         out.extend_from_slice(interleaved);
         return;

@@ -13,6 +13,7 @@ use std::io::{BufReader, Read};
 use crate::source::SizedSource;
 use std::path::{Path, PathBuf};
 
+use crate::decode::downmix_into;
 use crate::error::{DspError, Result};
 
 /// The 4 bytes that open a big-endian AU file.
@@ -196,10 +197,36 @@ impl PcmReader {
         self.remaining.map(|r| r / (self.encoding.bytes() * self.channels) as u64)
     }
 
-    /// Reads up to `max_frames` interleaved frames, appending `f32` samples to `out`.
-    /// Returns the number of frames read; 0 means the end of the data.
+    /// Whether samples may be NaN or infinite (float encodings); integer ones never are.
+    pub(crate) fn may_be_non_finite(&self) -> bool {
+        matches!(self.encoding, Encoding::Float32 | Encoding::Float64)
+    }
+
+    /// Reads up to `max_frames` frames and appends them to `out` averaged to mono, as
+    /// [`PcmReader::read_interleaved`] and [`downmix_into`] would (`scratch` holds the
+    /// interleaved samples). 16-bit little-endian mono and stereo, most WAV files, are
+    /// converted and mixed in one pass, to the same numbers.
+    pub(crate) fn read_mono(&mut self, max_frames: usize, scratch: &mut Vec<f32>, out: &mut Vec<f32>) -> Result<usize> {
+        if self.encoding == Encoding::Pcm16 && self.little_endian && self.channels <= 2 {
+            let channels = self.channels;
+            let frames = self.read_block(max_frames)?;
+            let bytes = &self.block[..frames * 2 * channels];
+            if channels == 1 {
+                pcm16_le_mono(bytes, out);
+            } else {
+                pcm16_le_stereo_to_mono(bytes, out);
+            }
+            return Ok(frames);
+        }
+        scratch.clear();
+        let frames = self.read_interleaved(max_frames, scratch)?;
+        downmix_into(scratch, self.channels, out);
+        Ok(frames)
+    }
+
+    /// Reads up to `max_frames` whole frames into `self.block`; returns how many.
     /// A final partial frame (a truncated file) is dropped, as libsndfile does.
-    pub(crate) fn read_interleaved(&mut self, max_frames: usize, out: &mut Vec<f32>) -> Result<usize> {
+    fn read_block(&mut self, max_frames: usize) -> Result<usize> {
         let frame_bytes = self.encoding.bytes() * self.channels;
         let mut want = (max_frames * frame_bytes) as u64;
         if let Some(r) = self.remaining {
@@ -208,22 +235,29 @@ impl PcmReader {
         self.block.resize(want as usize, 0);
         let got = read_up_to(&mut self.reader, &mut self.block).map_err(|e| DspError::io(&self.path, e))?;
         let frames = got / frame_bytes;
-        let used = frames * frame_bytes;
         if let Some(r) = self.remaining.as_mut() {
-            *r = if got < want as usize { 0 } else { *r - used as u64 };
+            *r = if got < want as usize { 0 } else { *r - (frames * frame_bytes) as u64 };
         }
-        let bytes = &self.block[..used];
+        Ok(frames)
+    }
+
+    /// Reads up to `max_frames` interleaved frames, appending `f32` samples to `out`.
+    /// Returns the number of frames read; 0 means the end of the data.
+    pub(crate) fn read_interleaved(&mut self, max_frames: usize, out: &mut Vec<f32>) -> Result<usize> {
+        let frames = self.read_block(max_frames)?;
+        let bytes = &self.block[..frames * self.encoding.bytes() * self.channels];
         out.reserve(frames * self.channels);
         match self.encoding {
             Encoding::MuLaw => out.extend(bytes.iter().map(|&b| f32::from(mulaw_to_i16(b)) / 32768.0)),
             Encoding::ALaw => out.extend(bytes.iter().map(|&b| f32::from(alaw_to_i16(b)) / 32768.0)),
             Encoding::Pcm8 => out.extend(bytes.iter().map(|&b| f32::from(b as i8) / 128.0)),
             Encoding::PcmU8 => out.extend(bytes.iter().map(|&b| f32::from(b) / 128.0 - 1.0)),
-            Encoding::Pcm16 => out.extend(bytes.chunks_exact(2).map(|c| {
-                let b = [c[0], c[1]];
-                let v = if self.little_endian { i16::from_le_bytes(b) } else { i16::from_be_bytes(b) };
-                f32::from(v) / 32768.0
-            })),
+            Encoding::Pcm16 if self.little_endian => {
+                out.extend(bytes.chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0))
+            }
+            Encoding::Pcm16 => {
+                out.extend(bytes.chunks_exact(2).map(|c| f32::from(i16::from_be_bytes([c[0], c[1]])) / 32768.0))
+            }
             Encoding::Pcm24 => out.extend(bytes.chunks_exact(3).map(|c| {
                 let b = if self.little_endian { [0, c[0], c[1], c[2]] } else { [0, c[2], c[1], c[0]] };
                 // `b` is little-endian with the sample in the top three bytes.
@@ -246,6 +280,49 @@ impl PcmReader {
         }
         Ok(frames)
     }
+}
+
+/// Frames converted per step of the two loops below: fixed-size arrays the compiler
+/// turns into vector code.
+const STEP: usize = 16;
+
+/// 16-bit little-endian mono samples to `f32`, as libsndfile converts them.
+fn pcm16_le_mono(bytes: &[u8], out: &mut Vec<f32>) {
+    let mut chunks = bytes.chunks_exact(2 * STEP);
+    let mut mono = [0.0f32; STEP];
+    for chunk in &mut chunks {
+        let chunk: &[u8; 2 * STEP] = chunk.try_into().expect("chunks_exact gives whole chunks");
+        for (i, m) in mono.iter_mut().enumerate() {
+            *m = f32::from(i16::from_le_bytes([chunk[2 * i], chunk[2 * i + 1]])) / 32768.0;
+        }
+        out.extend_from_slice(&mono);
+    }
+    out.extend(chunks.remainder().chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0));
+}
+
+/// 16-bit little-endian stereo frames to mono `f32`: each sample converted as
+/// libsndfile does, then the two averaged as `librosa.to_mono` does.
+fn pcm16_le_stereo_to_mono(bytes: &[u8], out: &mut Vec<f32>) {
+    let mix = |l: i16, r: i16| (f32::from(l) / 32768.0 + f32::from(r) / 32768.0) / 2.0;
+    let mut chunks = bytes.chunks_exact(4 * STEP);
+    let (mut left, mut right, mut mono) = ([0i16; STEP], [0i16; STEP], [0.0f32; STEP]);
+    for chunk in &mut chunks {
+        let chunk: &[u8; 4 * STEP] = chunk.try_into().expect("chunks_exact gives whole chunks");
+        for i in 0..STEP {
+            left[i] = i16::from_le_bytes([chunk[4 * i], chunk[4 * i + 1]]);
+            right[i] = i16::from_le_bytes([chunk[4 * i + 2], chunk[4 * i + 3]]);
+        }
+        for i in 0..STEP {
+            mono[i] = mix(left[i], right[i]);
+        }
+        out.extend_from_slice(&mono);
+    }
+    out.extend(
+        chunks
+            .remainder()
+            .chunks_exact(4)
+            .map(|c| mix(i16::from_le_bytes([c[0], c[1]]), i16::from_le_bytes([c[2], c[3]]))),
+    );
 }
 
 /// The encoding, sample rate and channel count of a WAV `fmt ` chunk; `None` for

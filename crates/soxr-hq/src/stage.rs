@@ -489,10 +489,12 @@ fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
         }
         i += 16;
     }
-    let mut lanes = [0.0f32; 8];
-    // SAFETY: `lanes` holds 8 floats.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc0, acc1)) };
-    lanes.iter().sum::<f32>() + a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x * y).sum::<f32>()
+    // The eight lanes summed as a tree: halves, quarters, then the last two.
+    let lanes = _mm256_add_ps(acc0, acc1);
+    let four = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps::<1>(lanes));
+    let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    let one = _mm_add_ss(two, _mm_movehdup_ps(two));
+    _mm_cvtss_f32(one) + a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x * y).sum::<f32>()
 }
 
 #[cfg(test)]
