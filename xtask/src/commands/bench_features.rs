@@ -3,6 +3,8 @@
 //! Times decode + features per file, like `shared/bench/librosa_features.py` times
 //! librosa: one warm-up, then `R` repeats per file, median per file. With `T > 1` the
 //! files are spread over `T` threads and the folder throughput is reported too.
+//! `--decode-only` times decoding and the mix to mono alone (no resampling, no
+//! features), against `librosa.load(path, sr=None)` (`bench/librosa_decode.py`).
 //! The last line is JSON.
 
 use std::path::PathBuf;
@@ -24,9 +26,13 @@ pub struct BenchFeaturesArgs {
     /// (one that has `shared/bench/requirements.txt` installed), and print the ratio.
     #[arg(long, value_name = "PYTHON")]
     pub librosa: Option<PathBuf>,
-    /// The reference script run with `--librosa`.
-    #[arg(long, default_value = "../shared/bench/librosa_features.py")]
-    pub librosa_script: PathBuf,
+    /// The reference script run with `--librosa` (default: `../shared/bench/librosa_features.py`,
+    /// or `bench/librosa_decode.py` with `--decode-only`).
+    #[arg(long)]
+    pub librosa_script: Option<PathBuf>,
+    /// Time only decoding and the mix to mono, at the file's own rate.
+    #[arg(long)]
+    pub decode_only: bool,
     /// Audio files or folders.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -37,7 +43,15 @@ pub fn run(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
     let files = genre_cli::audio_files::expand(&args.inputs).all_or_error()?;
     anyhow::ensure!(!files.is_empty(), "no audio files found");
     let extractor = FeatureExtractor::new(FeatureConfig::default())?;
-    extractor.extract(&files[0])?; // warm-up: page cache, FFT plans
+    let work = |file: &PathBuf| -> anyhow::Result<()> {
+        if args.decode_only {
+            std::hint::black_box(genre_dsp::AudioDecoder::open(file)?.read_to_end()?);
+        } else {
+            std::hint::black_box(extractor.extract(file)?);
+        }
+        Ok(())
+    };
+    work(&files[0])?; // warm-up: page cache, FFT plans
 
     // Per-file medians, files spread over the worker threads.
     let next = AtomicUsize::new(0);
@@ -53,7 +67,7 @@ pub fn run(args: BenchFeaturesArgs) -> anyhow::Result<ExitCode> {
                         let mut times = Vec::with_capacity(args.repeat);
                         for _ in 0..args.repeat {
                             let t0 = Instant::now();
-                            std::hint::black_box(extractor.extract(file)?);
+                            work(file)?;
                             times.push(t0.elapsed().as_secs_f64());
                         }
                         times.sort_by(f64::total_cmp);
@@ -121,11 +135,15 @@ fn librosa_per_track(
     let mut args_out: Vec<std::ffi::OsString> =
         vec!["--threads".into(), args.threads.to_string().into(), "--repeat".into(), args.repeat.to_string().into()];
     args_out.extend(files.iter().map(|f| f.as_os_str().to_owned()));
-    let lines = crate::reference::run_json_lines(python, &args.librosa_script, args_out)?;
+    let default_script =
+        if args.decode_only { "bench/librosa_decode.py" } else { "../shared/bench/librosa_features.py" };
+    let script = args.librosa_script.clone().unwrap_or_else(|| default_script.into());
+    let lines = crate::reference::run_json_lines(python, &script, args_out)?;
     let per_file: Vec<f64> = lines.iter().filter_map(|v| v.get("seconds_median").and_then(|s| s.as_f64())).collect();
     anyhow::ensure!(
         per_file.len() == files.len(),
-        "librosa_features.py timed {} of {} files",
+        "{} timed {} of {} files",
+        script.display(),
         per_file.len(),
         files.len()
     );
