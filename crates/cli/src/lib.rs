@@ -25,6 +25,7 @@ pub mod commands;
 pub mod npy;
 pub mod pretrained;
 mod process;
+pub mod shared_batches;
 
 use std::process::ExitCode;
 

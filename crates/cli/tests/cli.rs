@@ -122,6 +122,60 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
     }
 }
 
+#[test]
+fn predict_shares_batches_across_files_and_answers_each_as_if_alone() {
+    let dir = scratch("predict-shared");
+    let model = dir.path().join("m.gmdl");
+    let status = genre()
+        .arg("import-torch")
+        .arg(fixtures().join("models/crnn-bigru.pt"))
+        .args(["--arch", "crnn-bigru", "--labels", "classical,electronic,pop,rock", "--out"])
+        .arg(&model)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let broken = dir.path().join("broken.wav");
+    std::fs::write(&broken, b"RIFF....WAVEnot really").unwrap();
+    let audio = |name: &str| fixtures().join("audio").join(name);
+    // Two segments each, whole-track; batches of three straddle the files.
+    let files =
+        [audio("music_22050_flac.flac"), broken, audio("tones_22050_pcm16.wav"), audio("music_44100_pcm16.wav")];
+    let predict = |files: &[PathBuf], batch: &str| {
+        let out = genre()
+            .arg("predict")
+            .args(files)
+            .args(["--whole-track", "--format", "json", "--batch", batch, "--model"])
+            .arg(&model)
+            .output()
+            .unwrap();
+        let lines: Vec<serde_json::Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (lines, String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (together, stderr) = predict(&files, "3");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
+    assert!(stderr.contains("broken.wav"), "{stderr}");
+    let answered: Vec<&PathBuf> = files.iter().filter(|f| !f.ends_with("broken.wav")).collect();
+    assert_eq!(together.len(), answered.len());
+    for (shared, file) in together.iter().zip(answered) {
+        assert_eq!(shared["file"], file.display().to_string(), "files answered in their order");
+        let (alone, _) = predict(std::slice::from_ref(file), "1");
+        let segments = |v: &serde_json::Value| -> Vec<f64> {
+            v["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()))
+                .collect()
+        };
+        let (a, b) = (segments(shared), segments(&alone[0]));
+        assert_eq!(shared["segments"].as_array().unwrap().len(), 2);
+        assert_eq!(a.len(), b.len());
+        let largest = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(largest < 1e-5, "{}: segment probabilities differ by {largest}", file.display());
+    }
+}
+
 /// `root/<genre>/<n>.wav` for each genre, `per_genre` fixture WAVs each.
 fn collection_of(root: &std::path::Path, genres: &[&str], per_genre: usize) {
     let audio: Vec<_> = std::fs::read_dir(fixtures().join("audio"))

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use genre_dsp::{AudioDecoder, Coverage, FeatureExtractor, FeatureScale};
+use genre_dsp::{Coverage, FeatureExtractor};
 use genre_models::DeviceKind;
 use genre_models::infer::{Aggregation, Classifier, Prediction};
 
@@ -51,8 +51,9 @@ pub struct PredictArgs {
     /// CPU threads.
     #[arg(long, default_value_t = default_threads())]
     pub threads: usize,
-    /// Segments per inference batch (and per step of a whole track through features
-    /// and the model: memory grows with it, not with the file).
+    /// Segments per inference batch, shared across files (short files are classified
+    /// together); also the step of a whole track through features and the model:
+    /// memory grows with it, not with the files.
     #[arg(long, default_value_t = 10)]
     pub batch: usize,
 }
@@ -86,15 +87,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     for problem in &inputs.problems {
         eprintln!("error: {problem}");
     }
-    for file in &inputs.files {
-        // Segment batches stream through features and the model: memory stays bounded
-        // by one batch whatever the file's length.
-        let result = AudioDecoder::open(file)
-            .and_then(|decoder| extractor.feature_batches(decoder, coverage, FeatureScale::Standardized, args.batch))
-            .map_err(anyhow::Error::from)
-            .and_then(|batches| Ok(classifier.probabilities_streamed(batches, args.batch)?))
-            .map(|(segments, silent)| {
-                if silent {
+    // Segments of all the files share the model's batches; features stream, so memory
+    // stays bounded by a few batches whatever the files' lengths.
+    let files = &inputs.files;
+    crate::shared_batches::classify_files(files, &extractor, &classifier, coverage, args.batch, |index, outcome| {
+        let file = &files[index];
+        let segments = match outcome {
+            Ok(outcome) => {
+                if outcome.silent {
                     eprintln!(
                         "warning: {}: {} silent; the genres predicted for it mean nothing",
                         file.display(),
@@ -104,14 +104,12 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
                         }
                     );
                 }
-                segments
-            });
-        let segments = match result {
-            Ok(s) => s,
+                outcome.segments
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
-                continue;
+                return Ok(());
             }
         };
         let prediction = Prediction::new(
@@ -151,7 +149,8 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
