@@ -21,6 +21,12 @@ impl<'a> MatrixRef<'a> {
         MatrixRef { data, rows, columns, row_stride: columns, column_stride: 1 }
     }
 
+    /// `rows x columns` with rows `row_stride` apart in `data`; rows may overlap (a
+    /// Toeplitz matrix read in place).
+    pub fn strided(data: &'a [f32], rows: usize, columns: usize, row_stride: usize) -> Self {
+        MatrixRef { data, rows, columns, row_stride, column_stride: 1 }
+    }
+
     /// Columns `start .. start + count`.
     pub fn columns(self, start: usize, count: usize) -> Self {
         let offset = (start * self.column_stride).min(self.data.len());
