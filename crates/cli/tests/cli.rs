@@ -73,10 +73,9 @@ fn broken_audio_fails_with_one_line_and_writes_nothing() {
     }
 }
 
-#[test]
-fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
-    let dir = scratch("predict");
-    let model = dir.path().join("m.gmdl");
+/// The fixture CRNN-BiGRU (four Emotify genres) imported into `dir` as a model file.
+fn imported_crnn(dir: &std::path::Path) -> PathBuf {
+    let model = dir.join("m.gmdl");
     let status = genre()
         .arg("import-torch")
         .arg(fixtures().join("models/crnn-bigru.pt"))
@@ -85,6 +84,13 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
         .status()
         .unwrap();
     assert!(status.success());
+    model
+}
+
+#[test]
+fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
+    let dir = scratch("predict");
+    let model = imported_crnn(dir.path());
     let broken = dir.path().join("broken.ogg");
     std::fs::write(&broken, b"OggS but not really").unwrap();
     let no_audio = dir.path().join("no_audio");
@@ -125,15 +131,7 @@ fn predict_goes_on_after_a_broken_file_and_prints_one_json_object_per_file() {
 #[test]
 fn predict_shares_batches_across_files_and_answers_each_as_if_alone() {
     let dir = scratch("predict-shared");
-    let model = dir.path().join("m.gmdl");
-    let status = genre()
-        .arg("import-torch")
-        .arg(fixtures().join("models/crnn-bigru.pt"))
-        .args(["--arch", "crnn-bigru", "--labels", "classical,electronic,pop,rock", "--out"])
-        .arg(&model)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let model = imported_crnn(dir.path());
     let broken = dir.path().join("broken.wav");
     std::fs::write(&broken, b"RIFF....WAVEnot really").unwrap();
     let audio = |name: &str| fixtures().join("audio").join(name);

@@ -451,15 +451,14 @@ mod tests {
         assert_eq!(v, vec![0.0, -30.0, -80.0, -80.0]);
     }
 
+    /// The original's log-mel: 2048-point frames, hop 512, 128 Slaney mels, 80 dB range.
+    fn original_spectrogram() -> LogMelSpectrogram {
+        LogMelSpectrogram::new(2048, 512, MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0), 1e-10, Some(80.0))
+    }
+
     #[test]
     fn silence_gives_zero_features() {
-        let spec = LogMelSpectrogram::new(
-            2048,
-            512,
-            MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0),
-            1e-10,
-            Some(80.0),
-        );
+        let spec = original_spectrogram();
         let mut out = vec![1.0; 128 * 130];
         spec.decibels(&vec![0.0; 66_150], &mut out);
         standardize(&mut out, 1e-8);
@@ -472,13 +471,7 @@ mod tests {
         if !std::is_x86_feature_detected!("avx2") {
             return;
         }
-        let spec = LogMelSpectrogram::new(
-            2048,
-            512,
-            MelFilterbank::slaney(22_050, 2048, 128, 0.0, 11_025.0),
-            1e-10,
-            Some(80.0),
-        );
+        let spec = original_spectrogram();
         let segment: Vec<f32> = (0..66_150).map(|i| (i as f32 * 0.031).sin() * (i as f32 * 1e-4).cos()).collect();
         let (mut portable, mut wide) = (vec![0.0; 128 * 130], vec![0.0; 128 * 130]);
         spec.power_portable(&segment, &mut portable);
