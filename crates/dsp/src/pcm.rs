@@ -253,11 +253,9 @@ impl PcmReader {
             Encoding::Pcm8 => out.extend(bytes.iter().map(|&b| f32::from(b as i8) / 128.0)),
             Encoding::PcmU8 => out.extend(bytes.iter().map(|&b| f32::from(b) / 128.0 - 1.0)),
             Encoding::Pcm16 if self.little_endian => {
-                out.extend(bytes.chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0))
+                out.extend(bytes.chunks_exact(2).map(|c| pcm16(i16::from_le_bytes([c[0], c[1]]))))
             }
-            Encoding::Pcm16 => {
-                out.extend(bytes.chunks_exact(2).map(|c| f32::from(i16::from_be_bytes([c[0], c[1]])) / 32768.0))
-            }
+            Encoding::Pcm16 => out.extend(bytes.chunks_exact(2).map(|c| pcm16(i16::from_be_bytes([c[0], c[1]])))),
             Encoding::Pcm24 => out.extend(bytes.chunks_exact(3).map(|c| {
                 let b = if self.little_endian { [0, c[0], c[1], c[2]] } else { [0, c[2], c[1], c[0]] };
                 // `b` is little-endian with the sample in the top three bytes.
@@ -282,6 +280,12 @@ impl PcmReader {
     }
 }
 
+/// A 16-bit sample as libsndfile converts it to `f32`.
+#[inline(always)]
+fn pcm16(sample: i16) -> f32 {
+    f32::from(sample) / 32768.0
+}
+
 /// Frames converted per step of the two loops below: fixed-size arrays the compiler
 /// turns into vector code.
 const STEP: usize = 16;
@@ -293,17 +297,17 @@ fn pcm16_le_mono(bytes: &[u8], out: &mut Vec<f32>) {
     for chunk in &mut chunks {
         let chunk: &[u8; 2 * STEP] = chunk.try_into().expect("chunks_exact gives whole chunks");
         for (i, m) in mono.iter_mut().enumerate() {
-            *m = f32::from(i16::from_le_bytes([chunk[2 * i], chunk[2 * i + 1]])) / 32768.0;
+            *m = pcm16(i16::from_le_bytes([chunk[2 * i], chunk[2 * i + 1]]));
         }
         out.extend_from_slice(&mono);
     }
-    out.extend(chunks.remainder().chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0));
+    out.extend(chunks.remainder().chunks_exact(2).map(|c| pcm16(i16::from_le_bytes([c[0], c[1]]))));
 }
 
 /// 16-bit little-endian stereo frames to mono `f32`: each sample converted as
 /// libsndfile does, then the two averaged as `librosa.to_mono` does.
 fn pcm16_le_stereo_to_mono(bytes: &[u8], out: &mut Vec<f32>) {
-    let mix = |l: i16, r: i16| (f32::from(l) / 32768.0 + f32::from(r) / 32768.0) / 2.0;
+    let mix = |l: i16, r: i16| (pcm16(l) + pcm16(r)) / 2.0;
     let mut chunks = bytes.chunks_exact(4 * STEP);
     let (mut left, mut right, mut mono) = ([0i16; STEP], [0i16; STEP], [0.0f32; STEP]);
     for chunk in &mut chunks {

@@ -331,14 +331,16 @@ impl Im2col {
     /// Writes the padded input to `padded` and returns the view's row stride; `None`
     /// for other shapes. (The 128-row im2col matrix was 9 MB per patch to write.)
     fn padded_in_time(&self, item: &[f32], padded: &mut Vec<f32>) -> Option<usize> {
-        if self.channels != 1 || self.kernel_w != 1 || self.left != 0 || self.out_w != self.width {
+        // With a kernel one column wide, equal widths mean no padding across.
+        if self.channels != 1 || self.kernel_w != 1 || self.out_w != self.width {
             return None;
         }
         let rows = self.out_h + self.kernel_h - 1;
-        let top = self.top * self.width;
-        padded.clear();
+        let (top, end) = (self.top * self.width, self.top * self.width + item.len());
         padded.resize(rows * self.width, 0.0);
-        padded[top..top + item.len()].copy_from_slice(item);
+        padded[..top].fill(0.0);
+        padded[top..end].copy_from_slice(item);
+        padded[end..].fill(0.0);
         Some(self.width)
     }
 

@@ -444,16 +444,7 @@ fn direct_outputs_with<const FMA: bool>(
     }
     while cursor.last < inputs.received {
         let (taps, window) = window(*cursor);
-        #[cfg(target_arch = "x86_64")]
-        let value = if FMA {
-            // SAFETY: only `direct_outputs_fma`, compiled for AVX2 and FMA, asks for FMA.
-            unsafe { dot_fma(taps, window) }
-        } else {
-            dot(taps, window)
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let value = dot(taps, window);
-        out.push(value);
+        out.push(dot_on(FMA, taps, window));
         *cursor = clock.advance(*cursor);
     }
 }
@@ -465,25 +456,11 @@ fn direct_outputs_with<const FMA: bool>(
 #[target_feature(enable = "avx2,fma")]
 fn dot4_fma(pairs: [(&[f32], &[f32]); 4]) -> [f32; 4] {
     use std::arch::x86_64::*;
-    let sums = pairs.map(|(a, b)| {
-        let n = a.len().min(b.len());
-        debug_assert_eq!(n % 16, 0);
-        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut i = 0;
-        while i + 16 <= n {
-            // SAFETY: i + 16 <= n, so both 8-float loads at i and i + 8 are inside both slices.
-            unsafe {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_loadu_ps(b.as_ptr().add(i)), acc0);
-                acc1 = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(a.as_ptr().add(i + 8)),
-                    _mm256_loadu_ps(b.as_ptr().add(i + 8)),
-                    acc1,
-                );
-            }
-            i += 16;
-        }
-        _mm256_add_ps(acc0, acc1)
-    });
+    let mut sums = [_mm256_setzero_ps(); 4];
+    for (sum, (a, b)) in sums.iter_mut().zip(pairs) {
+        debug_assert_eq!(a.len().min(b.len()) % 16, 0);
+        *sum = fma_lanes(a, b).0;
+    }
     // Pairwise sums of lanes: [s0 s1 s2 s3] in each half, then the halves added.
     let h01 = _mm256_hadd_ps(sums[0], sums[1]);
     let h23 = _mm256_hadd_ps(sums[2], sums[3]);
@@ -508,6 +485,7 @@ fn has_fma() -> bool {
 }
 
 /// [`dot_fma`] if `fma` (the CPU has it), else [`dot`].
+#[inline(always)]
 fn dot_on(fma: bool, a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if fma {
@@ -531,10 +509,13 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// [`dot`] with AVX2 fused multiply-adds, two 8-lane accumulators.
+/// The products `a[i] b[i]` of the longest prefix whose length is a multiple of 16,
+/// summed in eight lanes (two accumulators of fused multiply-adds, then added), and
+/// that prefix's length.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
+#[inline]
+fn fma_lanes(a: &[f32], b: &[f32]) -> (std::arch::x86_64::__m256, usize) {
     use std::arch::x86_64::*;
     let n = a.len().min(b.len());
     let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
@@ -548,8 +529,17 @@ fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
         }
         i += 16;
     }
+    (_mm256_add_ps(acc0, acc1), i)
+}
+
+/// [`dot`] with AVX2 fused multiply-adds, two 8-lane accumulators.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (lanes, i) = fma_lanes(a, b);
     // The eight lanes summed as a tree: halves, quarters, then the last two.
-    let lanes = _mm256_add_ps(acc0, acc1);
     let four = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps::<1>(lanes));
     let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
     let one = _mm_add_ss(two, _mm_movehdup_ps(two));
