@@ -20,6 +20,7 @@ use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 use rayon::prelude::*;
 
+use crate::im2col::Im2col;
 use crate::matmul::{MatrixRef, multiply};
 
 /// `conv.forward(x)`, computed by this module when it can (see the module's
@@ -47,16 +48,20 @@ pub fn conv2d_norm_relu(conv: &Conv2d, norm: &BatchNorm, x: Tensor<4>) -> Tensor
 /// the result is written (`pool` must be a 2 x 2, stride 2, unpadded max pool; other
 /// pools, and anything off the fast path, go through Burn's layers).
 pub fn conv2d_norm_relu_pool(conv: &Conv2d, norm: &BatchNorm, pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    let plain_pool = pool.kernel_size == [2, 2]
-        && pool.stride == [2, 2]
-        && pool.dilation == [1, 1]
-        && matches!(pool.padding, PaddingConfig2d::Valid)
-        && !pool.ceil_mode;
-    let fast = (plain_pool && fast_path_applies(conv, &x.device())).then(|| fold(norm)).flatten();
+    let fast = (is_plain_2x2(pool) && fast_path_applies(conv, &x.device())).then(|| fold(norm)).flatten();
     match fast.and_then(|affine| fast_conv2d_pooled(conv, &x, Some(affine), true, true)) {
         Some(y) => y,
         None => pool.forward(conv2d_norm_relu(conv, norm, x)),
     }
+}
+
+/// Whether `pool` is a 2 x 2, stride 2, unpadded max pool (odd edges dropped).
+pub(crate) fn is_plain_2x2(pool: &MaxPool2d) -> bool {
+    pool.kernel_size == [2, 2]
+        && pool.stride == [2, 2]
+        && pool.dilation == [1, 1]
+        && matches!(pool.padding, PaddingConfig2d::Valid)
+        && !pool.ceil_mode
 }
 
 /// `max over the last axis of norm(relu(conv(x)))`, `[B, C, H, W]` to `[B, C, H]`: a
@@ -306,73 +311,6 @@ fn row_max_of(row: &[f32], value: impl Fn(f32) -> f32) -> f32 {
     }
     let rest = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| larger(m, value(v)));
     lanes.iter().fold(rest, |m, &v| larger(m, v))
-}
-
-/// The im2col layout of one item: row `(c, i, j)` (kernel position `i, j` of channel
-/// `c`) holds, for every output pixel, the input pixel under that kernel cell (zero in
-/// the padding).
-#[derive(Clone, Copy)]
-struct Im2col {
-    channels: usize,
-    height: usize,
-    width: usize,
-    kernel_h: usize,
-    kernel_w: usize,
-    top: usize,
-    left: usize,
-    out_h: usize,
-    out_w: usize,
-}
-
-impl Im2col {
-    /// For one channel and a kernel one column wide with no padding across (musicnn's
-    /// temporal filters, 128 x 1 and shorter), im2col row `i` is the input padded in
-    /// time read from its row `i` on: the im2col matrix is a view with overlapping rows.
-    /// Writes the padded input to `padded` and returns the view's row stride; `None`
-    /// for other shapes. (The 128-row im2col matrix was 9 MB per patch to write.)
-    fn padded_in_time(&self, item: &[f32], padded: &mut Vec<f32>) -> Option<usize> {
-        // With a kernel one column wide, equal widths mean no padding across.
-        if self.channels != 1 || self.kernel_w != 1 || self.out_w != self.width {
-            return None;
-        }
-        let rows = self.out_h + self.kernel_h - 1;
-        let (top, end) = (self.top * self.width, self.top * self.width + item.len());
-        padded.resize(rows * self.width, 0.0);
-        padded[..top].fill(0.0);
-        padded[top..end].copy_from_slice(item);
-        padded[end..].fill(0.0);
-        Some(self.width)
-    }
-
-    fn fill(&self, item: &[f32], columns: &mut [f32]) {
-        let n = self.out_h * self.out_w;
-        let mut rows = columns.chunks_exact_mut(n);
-        for c in 0..self.channels {
-            let plane = &item[c * self.height * self.width..(c + 1) * self.height * self.width];
-            for i in 0..self.kernel_h {
-                for j in 0..self.kernel_w {
-                    let Some(row) = rows.next() else { return };
-                    // Output column x reads input column x + j - left: valid for x in
-                    // [left - j, left - j + width), clipped to the output.
-                    let x_start = self.left.saturating_sub(j).min(self.out_w);
-                    let x_end = (self.left + self.width).saturating_sub(j).min(self.out_w).max(x_start);
-                    for y in 0..self.out_h {
-                        let line = &mut row[y * self.out_w..(y + 1) * self.out_w];
-                        let source_y = (y + i).checked_sub(self.top).filter(|&s| s < self.height);
-                        match source_y {
-                            Some(sy) => {
-                                line[..x_start].fill(0.0);
-                                let from = sy * self.width + x_start + j - self.left;
-                                line[x_start..x_end].copy_from_slice(&plane[from..from + (x_end - x_start)]);
-                                line[x_end..].fill(0.0);
-                            }
-                            None => line.fill(0.0),
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -28,12 +28,14 @@
 mod arch;
 mod atomic;
 pub mod checkpoint;
+mod conv_block;
 pub mod crnn;
 pub mod data;
 mod device;
 mod dropout;
 mod error;
 mod fast_conv;
+mod im2col;
 pub mod infer;
 mod layers;
 mod matmul;

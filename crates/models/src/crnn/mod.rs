@@ -19,7 +19,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
 use crate::dropout::FastDropout;
-use crate::fast_conv;
+use crate::{conv_block, fast_conv};
 
 use recurrent::Recurrent;
 pub use recurrent::RecurrentKind;
@@ -66,7 +66,11 @@ impl ConvBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.dropout.forward(fast_conv::conv2d_norm_relu_pool(&self.conv, &self.norm, &self.pool, x))
+        let pooled = match conv_block::conv_norm_relu_pool_train(&self.conv, &self.norm, &self.pool, &x) {
+            Some(pooled) => pooled,
+            None => fast_conv::conv2d_norm_relu_pool(&self.conv, &self.norm, &self.pool, x),
+        };
+        self.dropout.forward(pooled)
     }
 
     /// The output of the block's ReLU, before pooling: what Grad-CAM weighs. (In CPU
