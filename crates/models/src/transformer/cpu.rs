@@ -257,7 +257,7 @@ pub(super) fn forward(model: &SpecTransformer, features: &Tensor<3>) -> Option<T
 /// degree-7 polynomial in `r`, `2^n` through the exponent bits); the input is clamped
 /// to that range, so very negative `x` give about 1e-38 instead of 0.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(super) fn exp(x: f32) -> f32 {
     // Adding 1.5 * 2^23 rounds to an integer n, which then sits in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
@@ -277,7 +277,7 @@ fn exp(x: f32) -> f32 {
 /// `erf(x)` to 5e-7 (Abramowitz and Stegun 7.1.26: 1.5e-7, plus f32 rounding in `1 - r`), the approximation PyTorch's own
 /// vectorised GELU uses on the CPU.
 #[inline(always)]
-fn erf(x: f32) -> f32 {
+pub(super) fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let r = ((((1.061_405_4 * t - 1.453_152_1) * t + 1.421_413_8) * t - 0.284_496_74) * t + 0.254_829_6) * t;
@@ -285,7 +285,7 @@ fn erf(x: f32) -> f32 {
 }
 
 /// GELU with the error function (PyTorch's default and Burn's), in place.
-fn gelu(values: &mut [f32]) {
+pub(super) fn gelu(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features `gelu_avx2` is compiled for.
@@ -306,7 +306,7 @@ fn gelu_portable(values: &mut [f32]) {
 }
 
 /// Softmax of each `n`-long row of `rows`, in place.
-fn softmax_rows(rows: &mut [f32], n: usize) {
+pub(super) fn softmax_rows(rows: &mut [f32], n: usize) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features `softmax_rows_avx2` is compiled for.

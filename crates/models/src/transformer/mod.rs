@@ -13,12 +13,12 @@
 use burn::module::Param;
 use burn::nn::{Gelu, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 use burn::tensor::ops::PadMode;
 
 use crate::dropout::FastDropout;
 
 mod cpu;
+mod train_ops;
 
 use crate::layers;
 use crate::state_dict::{Loader, StateDict, put};
@@ -237,7 +237,7 @@ impl SpecTransformer {
     }
 
     fn classify(&self, x: Tensor<3>) -> Tensor<2> {
-        let x = self.norm.forward(x);
+        let x = train_ops::layer_norm(&self.norm, LAYER_NORM_EPSILON, x);
         let [b, _, d] = x.dims();
         let cls = x.slice([0..b, 0..1, 0..d]).reshape([b, d]);
         self.head.forward(self.dropout.forward(cls))
@@ -301,10 +301,10 @@ impl EncoderLayer {
     /// `[B, tokens, dim]` to `[B, tokens, dim]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let attended = self.dropout.forward(self.attention(x.clone()));
-        let x = self.norm1.forward(x + attended);
-        let inner = self.dropout.forward(self.activation.forward(self.linear1.forward(x.clone())));
+        let x = train_ops::layer_norm(&self.norm1, LAYER_NORM_EPSILON, x + attended);
+        let inner = self.dropout.forward(train_ops::gelu(&self.activation, self.linear1.forward(x.clone())));
         let outer = self.dropout.forward(self.linear2.forward(inner));
-        self.norm2.forward(x + outer)
+        train_ops::layer_norm(&self.norm2, LAYER_NORM_EPSILON, x + outer)
     }
 
     /// Multi-head scaled dot-product self-attention, `[B, N, dim]`.
@@ -317,7 +317,7 @@ impl EncoderLayer {
         let k = split(self.key.forward(x.clone()));
         let v = split(self.value.forward(x));
         let scores = q.matmul(k.swap_dims(2, 3)) / (dh as f64).sqrt();
-        let weights = self.dropout.forward(softmax(scores, 3));
+        let weights = self.dropout.forward(train_ops::softmax(scores));
         let out = weights.matmul(v).swap_dims(1, 2).reshape([b, n, d]);
         self.out_proj.forward(out)
     }
