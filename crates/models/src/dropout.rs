@@ -41,14 +41,22 @@ impl FastDropout {
 
     /// Applies dropout to `input` (see the type's documentation).
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        if !self.training.is_enabled() || !input.device().is_autodiff() || self.prob == 0.0 {
-            return input;
+        match self.mask::<D>(input.shape(), &input.device()) {
+            Some(mask) => input * mask,
+            None => input,
         }
-        let device = input.device();
-        let shape = input.shape();
-        let mask = dropout_mask(shape.num_elements(), self.prob, seed_from(&device));
-        let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &device);
-        input * mask
+    }
+
+    /// The mask [`FastDropout::forward`] would multiply an input of `shape` by (kept
+    /// elements `1 / (1 - prob)`, dropped ones 0), drawn the same way; `None` where it
+    /// would not drop (evaluation, no autodiff, `prob` 0). For operations that apply the
+    /// dropout themselves.
+    pub fn mask<const D: usize>(&self, shape: burn::tensor::Shape, device: &Device) -> Option<Tensor<D>> {
+        if !self.training.is_enabled() || !device.is_autodiff() || self.prob == 0.0 {
+            return None;
+        }
+        let mask = dropout_mask(shape.num_elements(), self.prob, seed_from(device));
+        Some(Tensor::<D>::from_data(TensorData::new(mask, shape), device))
     }
 }
 

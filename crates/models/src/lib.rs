@@ -35,6 +35,7 @@ mod device;
 mod dropout;
 mod error;
 mod fast_conv;
+mod flex_values;
 mod im2col;
 pub mod infer;
 mod layers;

@@ -10,11 +10,11 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
 
 use super::kernels::{self, BlockShape, Parameters, Saved};
-use super::{ConvBlockOps, block_shape, floats, pooled_tensor, vector};
+use super::{ConvBlockOps, block_shape, pooled_tensor, vector};
+use crate::flex_values::{floats, tensor_like};
 
 /// The backward step of one block.
 #[derive(Debug)]
@@ -48,11 +48,8 @@ impl Backward<Flex, 5> for ConvBlockBackward {
             &shape,
             node_x.is_some(),
         );
-        let shaped = |values: Vec<f32>, like: &FlexTensor| {
-            FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
-        };
         if let (Some(node), Some(input)) = (node_x, gradients.input) {
-            grads.register::<Flex>(node.id, shaped(input, &x));
+            grads.register::<Flex>(node.id, tensor_like(input, &x));
         }
         for (node, values, like) in [
             (node_weight, gradients.weight, &weight),
@@ -61,7 +58,7 @@ impl Backward<Flex, 5> for ConvBlockBackward {
             (node_beta, gradients.beta, &beta),
         ] {
             if let Some(node) = node {
-                grads.register::<Flex>(node.id, shaped(values, like));
+                grads.register::<Flex>(node.id, tensor_like(values, like));
             }
         }
     }

@@ -139,7 +139,10 @@ pub(crate) fn forward(x: &[f32], p: Parameters<'_>, epsilon: f64, shape: &BlockS
     let squares: Vec<Vec<f64>> = conv
         .par_chunks(outputs * n)
         .map(|item| {
-            item.chunks_exact(n).zip(&mean).map(|(row, &m)| row.iter().map(|&v| (f64::from(v) - m).powi(2)).sum()).collect()
+            item.chunks_exact(n)
+                .zip(&mean)
+                .map(|(row, &m)| row.iter().map(|&v| (f64::from(v) - m).powi(2)).sum())
+                .collect()
         })
         .collect();
     let squares: Vec<f64> = (0..outputs).map(|c| squares.iter().map(|item| item[c]).sum()).collect();

@@ -25,10 +25,11 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
 use burn_flex::FlexTensor;
 
 use crate::fast_conv::is_plain_2x2;
+use crate::flex_values::{floats, tensor};
 use crate::im2col::Im2col;
 use kernels::{BlockShape, Parameters};
 
@@ -138,22 +139,14 @@ fn block_shape(x: &FlexTensor, weight: &FlexTensor, [top, left, bottom, right]: 
     }
 }
 
-/// A tensor's values, borrowed where it is contiguous.
-fn floats(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(values) => values.into(),
-        None => t.to_contiguous().into_data().try_to_vec::<f32>().expect("an f32 tensor").into(),
-    }
-}
-
 fn vector(values: Vec<f32>) -> FlexTensor {
     let len = values.len();
-    FlexTensor::from_data(TensorData::new(values, [len]))
+    tensor(values, [len])
 }
 
 fn pooled_tensor(values: Vec<f32>, shape: &BlockShape) -> FlexTensor {
     let (h, w) = shape.pooled();
-    FlexTensor::from_data(TensorData::new(values, [shape.batch, shape.outputs, h, w]))
+    tensor(values, [shape.batch, shape.outputs, h, w])
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use burn::tensor::ops::PadMode;
 
 use crate::dropout::FastDropout;
 
+mod attention_op;
 mod cpu;
 mod train_ops;
 
@@ -313,12 +314,21 @@ impl EncoderLayer {
         let (h, dh) = (self.heads, d / self.heads);
         // [B, N, d] -> [B, h, N, dh]
         let split = |t: Tensor<3>| t.reshape([b, n, h, dh]).swap_dims(1, 2);
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x));
-        let scores = q.matmul(k.swap_dims(2, 3)) / (dh as f64).sqrt();
-        let weights = self.dropout.forward(train_ops::softmax(scores));
-        let out = weights.matmul(v).swap_dims(1, 2).reshape([b, n, d]);
+        let (q, k, v) = (self.query.forward(x.clone()), self.key.forward(x.clone()), self.value.forward(x));
+        // The attention dropout's mask, drawn as `FastDropout::forward` would draw it.
+        let mask = self.dropout.mask::<4>([b, h, n, n].into(), &q.device());
+        let out = match attention_op::attention(&q, &k, &v, mask.as_ref(), h) {
+            Some(out) => out,
+            None => {
+                let scores = split(q).matmul(split(k).swap_dims(2, 3)) / (dh as f64).sqrt();
+                let weights = train_ops::softmax(scores);
+                let weights = match mask {
+                    Some(mask) => weights * mask,
+                    None => weights,
+                };
+                weights.matmul(split(v)).swap_dims(1, 2).reshape([b, n, d])
+            }
+        };
         self.out_proj.forward(out)
     }
 }

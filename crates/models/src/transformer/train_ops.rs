@@ -20,9 +20,11 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::LayerNorm;
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
+
+use crate::flex_values::{floats, tensor_like};
 
 use super::cpu::{erf, exp, gelu as gelu_in_place, softmax_rows};
 
@@ -81,20 +83,20 @@ pub(super) fn softmax(x: Tensor<4>) -> Tensor<4> {
 
 impl EncoderOps for Flex {
     fn fused_gelu(x: FlexTensor) -> FlexTensor {
-        let mut values = floats(&x);
+        let mut values = floats(&x).into_owned();
         gelu_in_place(&mut values);
-        like(values, &x)
+        tensor_like(values, &x)
     }
 
     fn fused_layer_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64) -> FlexTensor {
         let output = norm_forward(&floats(&x), &floats(&gamma), &floats(&beta), epsilon).output;
-        like(output, &x)
+        tensor_like(output, &x)
     }
 
     fn fused_softmax(x: FlexTensor) -> FlexTensor {
-        let mut values = floats(&x);
+        let mut values = floats(&x).into_owned();
         softmax_rows(&mut values, last_axis(&x));
-        like(values, &x)
+        tensor_like(values, &x)
     }
 }
 
@@ -107,9 +109,9 @@ impl Backward<Flex, 1> for GeluBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let x = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
-            let mut grad = floats(&grad);
+            let mut grad = floats(&grad).into_owned();
             gelu_gradient(&floats(&x), &mut grad);
-            like(grad, &x)
+            tensor_like(grad, &x)
         });
     }
 }
@@ -124,7 +126,7 @@ impl Backward<Flex, 1> for SoftmaxBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let y = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
-            let mut grad = floats(&grad);
+            let mut grad = floats(&grad).into_owned();
             let n = last_axis(&y);
             grad.par_chunks_mut(ROWS * n).zip(floats(&y).par_chunks(ROWS * n)).for_each(|(grad, y)| {
                 for (grad, y) in grad.chunks_exact_mut(n).zip(y.chunks_exact(n)) {
@@ -132,7 +134,7 @@ impl Backward<Flex, 1> for SoftmaxBackward {
                     grad.iter_mut().zip(y).for_each(|(g, &y)| *g = y * (*g - dot));
                 }
             });
-            like(grad, &y)
+            tensor_like(grad, &y)
         });
     }
 }
@@ -157,11 +159,11 @@ impl Backward<Flex, 3> for LayerNormBackward {
         let LayerNormState { x, gamma, statistics } = ops.state;
         let (dx, dgamma, dbeta) = norm_backward(&floats(&grad), &floats(&x), &floats(&gamma), &statistics);
         if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, like(dx, &x));
+            grads.register::<Flex>(node.id, tensor_like(dx, &x));
         }
         for (node, values) in [(node_gamma, dgamma), (node_beta, dbeta)] {
             if let Some(node) = node {
-                grads.register::<Flex>(node.id, like(values, &gamma));
+                grads.register::<Flex>(node.id, tensor_like(values, &gamma));
             }
         }
     }
@@ -187,7 +189,7 @@ impl<C: CheckpointStrategy> EncoderOps for Autodiff<Flex, C> {
         let nodes = [x.node(), gamma.node(), beta.node()];
         let [x, gamma, beta] = [x, gamma, beta].map(|t| t.into_primitive());
         let forward = norm_forward(&floats(&x), &floats(&gamma), &floats(&beta), epsilon);
-        let output = like(forward.output, &x);
+        let output = tensor_like(forward.output, &x);
         match LayerNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 prep.finish(LayerNormState { x, gamma, statistics: Arc::new(forward.statistics) }, output)
@@ -305,17 +307,6 @@ fn gelu_gradient_portable(x: &[f32], grad: &mut [f32]) {
     }
 }
 
-fn floats(t: &FlexTensor) -> Vec<f32> {
-    match t.as_slice::<f32>() {
-        Some(values) => values.to_vec(),
-        None => t.to_contiguous().into_data().try_to_vec::<f32>().expect("an f32 tensor"),
-    }
-}
-
-fn like(values: Vec<f32>, t: &FlexTensor) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, t.layout().shape().clone()))
-}
-
 fn last_axis(t: &FlexTensor) -> usize {
     t.layout().shape().last().copied().unwrap_or(1)
 }
@@ -359,7 +350,8 @@ mod tests {
         device.seed(8);
         let mut norm = LayerNormConfig::new(16).init(&device);
         norm.gamma = burn::module::Param::from_tensor(Tensor::random([16], Distribution::Normal(1.0, 0.5), &device));
-        norm.beta = Some(burn::module::Param::from_tensor(Tensor::random([16], Distribution::Normal(0.0, 0.5), &device)));
+        norm.beta =
+            Some(burn::module::Param::from_tensor(Tensor::random([16], Distribution::Normal(0.0, 0.5), &device)));
         // More rows than one parallel task takes.
         let x = Tensor::<3>::random([3, 50, 16], Distribution::Normal(1.0, 3.0), &device).require_grad();
         let weights = Tensor::<3>::random([3, 50, 16], Distribution::Normal(0.0, 1.0), &device);
