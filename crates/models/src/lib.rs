@@ -39,6 +39,7 @@ mod flex_values;
 mod im2col;
 pub mod infer;
 mod layers;
+mod linear_op;
 mod matmul;
 pub mod musicnn;
 pub mod musicnn_vgg;

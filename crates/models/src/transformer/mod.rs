@@ -16,6 +16,7 @@ use burn::prelude::*;
 use burn::tensor::ops::PadMode;
 
 use crate::dropout::FastDropout;
+use crate::linear_op::linear;
 
 mod attention_op;
 mod cpu;
@@ -231,7 +232,7 @@ impl SpecTransformer {
         let (gh, gw) = ((h + pad_h) / p, (w + pad_w) / p);
         // [B, gh, p, gw, p] -> [B, gh, gw, p, p] -> [B, gh * gw, p * p]
         let patches: Tensor<3> = x.reshape([b, gh, p, gw, p]).permute([0, 1, 3, 2, 4]).reshape([b, gh * gw, p * p]);
-        let tokens = self.projection.forward(patches);
+        let tokens = linear(&self.projection, patches);
         let [_, _, d] = tokens.dims();
         let cls = self.class_token.val().expand([b, 1, d]);
         (Tensor::cat(vec![cls, tokens], 1) + self.positions.val().slice([0..1, 0..gh * gw + 1, 0..d]), (gh, gw))
@@ -241,7 +242,7 @@ impl SpecTransformer {
         let x = train_ops::layer_norm(&self.norm, LAYER_NORM_EPSILON, x);
         let [b, _, d] = x.dims();
         let cls = x.slice([0..b, 0..1, 0..d]).reshape([b, d]);
-        self.head.forward(self.dropout.forward(cls))
+        linear(&self.head, self.dropout.forward(cls))
     }
 
     /// The weights under PyTorch's key names.
@@ -303,8 +304,8 @@ impl EncoderLayer {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let attended = self.dropout.forward(self.attention(x.clone()));
         let x = train_ops::layer_norm(&self.norm1, LAYER_NORM_EPSILON, x + attended);
-        let inner = self.dropout.forward(train_ops::gelu(&self.activation, self.linear1.forward(x.clone())));
-        let outer = self.dropout.forward(self.linear2.forward(inner));
+        let inner = self.dropout.forward(train_ops::gelu(&self.activation, linear(&self.linear1, x.clone())));
+        let outer = self.dropout.forward(linear(&self.linear2, inner));
         train_ops::layer_norm(&self.norm2, LAYER_NORM_EPSILON, x + outer)
     }
 
@@ -314,7 +315,7 @@ impl EncoderLayer {
         let (h, dh) = (self.heads, d / self.heads);
         // [B, N, d] -> [B, h, N, dh]
         let split = |t: Tensor<3>| t.reshape([b, n, h, dh]).swap_dims(1, 2);
-        let (q, k, v) = (self.query.forward(x.clone()), self.key.forward(x.clone()), self.value.forward(x));
+        let (q, k, v) = (linear(&self.query, x.clone()), linear(&self.key, x.clone()), linear(&self.value, x));
         // The attention dropout's mask, drawn as `FastDropout::forward` would draw it.
         let mask = self.dropout.mask::<4>([b, h, n, n].into(), &q.device());
         let out = match attention_op::attention(&q, &k, &v, mask.as_ref(), h) {
@@ -329,7 +330,7 @@ impl EncoderLayer {
                 weights.matmul(split(v)).swap_dims(1, 2).reshape([b, n, d])
             }
         };
-        self.out_proj.forward(out)
+        linear(&self.out_proj, out)
     }
 }
 
