@@ -187,7 +187,7 @@ impl StreamingStage {
                 Engine::Fft(fft) => {
                     if !fft.holds(last) {
                         let from = (last - fft.taps as i64 + 1 - self.first) as usize;
-                        fft.compute(last, &self.history[from..from + fft.size]);
+                        fft.compute(last, &self.history[from..from + fft.span]);
                     }
                     // Every output the block holds, in one go.
                     if self.clock.up == 1 {
@@ -248,7 +248,10 @@ fn reads_nothing(finished: bool, received: i64, lengths: &[usize], last: i64, ph
 #[derive(Clone)]
 struct FftConvolver {
     size: usize,
+    /// Positions per block: `size - taps + 1`, twice that when `paired`.
     hop: usize,
+    /// Inputs per block: `size`, plus one hop when `paired`.
+    span: usize,
     /// The longest phase, made odd when `decimated` so that the kept positions are
     /// the even samples of the circular convolution (the block's overlap is one less).
     taps: usize,
@@ -266,6 +269,58 @@ struct FftConvolver {
     block: Vec<Vec<f32>>,
     offset: usize,
     block_start: i64,
+    /// One phase, every position: two real blocks as one complex transform.
+    paired: Option<Paired>,
+}
+
+/// Two consecutive real blocks convolved by one complex transform of `size` points:
+/// the first block as the real part, the second as the imaginary part. The filter is
+/// real, so the inverse transform's real and imaginary parts are the two blocks'
+/// convolutions. A complex transform of `size` points costs less than two real ones
+/// (`realfft` pre- and post-processes each: 9.3 against 14.7 µs for two 4,096-point
+/// blocks in a scratch timing): soxr HQ's 48 kHz FIR stage runs about a fifth faster.
+#[derive(Clone)]
+struct Paired {
+    forward: Arc<dyn rustfft::Fft<f32>>,
+    inverse: Arc<dyn rustfft::Fft<f32>>,
+    /// The filter's whole spectrum, scaled by `1 / size`.
+    spectrum: Vec<Complex<f32>>,
+    buffer: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+}
+
+impl Paired {
+    fn new(taps: &[f32], size: usize) -> Self {
+        let mut planner = rustfft::FftPlanner::<f32>::new();
+        let (forward, inverse) = (planner.plan_fft_forward(size), planner.plan_fft_inverse(size));
+        let scale = 1.0 / size as f32;
+        let mut spectrum = vec![Complex::new(0.0, 0.0); size];
+        for (s, &t) in spectrum.iter_mut().zip(taps) {
+            s.re = t * scale;
+        }
+        let scratch_len = forward.get_inplace_scratch_len().max(inverse.get_inplace_scratch_len());
+        let mut scratch = vec![Complex::new(0.0, 0.0); scratch_len];
+        forward.process_with_scratch(&mut spectrum, &mut scratch);
+        Paired { forward, inverse, spectrum, buffer: vec![Complex::new(0.0, 0.0); size], scratch }
+    }
+
+    /// The convolutions of `first` and `second` (each `size` inputs) into `out`, the
+    /// first's valid positions (from `taps - 1` on), then the second's.
+    fn convolve(&mut self, first: &[f32], second: &[f32], taps: usize, out: &mut [f32]) {
+        for ((z, &re), &im) in self.buffer.iter_mut().zip(first).zip(second) {
+            *z = Complex::new(re, im);
+        }
+        self.forward.process_with_scratch(&mut self.buffer, &mut self.scratch);
+        for (z, f) in self.buffer.iter_mut().zip(&self.spectrum) {
+            *z *= f;
+        }
+        self.inverse.process_with_scratch(&mut self.buffer, &mut self.scratch);
+        let valid = &self.buffer[taps - 1..];
+        let (low, high) = out.split_at_mut(valid.len());
+        for ((l, h), z) in low.iter_mut().zip(high).zip(valid) {
+            (*l, *h) = (z.re, z.im);
+        }
+    }
 }
 
 impl std::fmt::Debug for FftConvolver {
@@ -307,9 +362,13 @@ impl FftConvolver {
             })
             .collect();
         let scratch_len = scratch.len().max(inverse.get_scratch_len());
+        let paired = (phases.len() == 1 && !decimated).then(|| Paired::new(&phases[0], size));
+        let hop = size - taps + 1;
+        let (hop, span) = if paired.is_some() { (2 * hop, size + hop) } else { (hop, size) };
         FftConvolver {
             size,
-            hop: size - taps + 1,
+            hop,
+            span,
             taps,
             decimated,
             spectra,
@@ -317,8 +376,15 @@ impl FftConvolver {
             spectrum: forward.make_output_vec(),
             product: forward.make_output_vec(),
             scratch: vec![Complex::new(0.0, 0.0); scratch_len],
-            block: vec![inverse.make_output_vec(); phases.len()],
-            offset: if decimated { (taps - 1) / 2 } else { taps - 1 },
+            block: if paired.is_some() { vec![vec![0.0; hop]] } else { vec![inverse.make_output_vec(); phases.len()] },
+            offset: if paired.is_some() {
+                0
+            } else if decimated {
+                (taps - 1) / 2
+            } else {
+                taps - 1
+            },
+            paired,
             forward,
             inverse,
             block_start: i64::MIN / 2,
@@ -330,9 +396,15 @@ impl FftConvolver {
         (self.block_start..self.block_start + self.hop as i64).contains(&k)
     }
 
-    /// Convolves the block starting at position `start`, from the `size` inputs
+    /// Convolves the block starting at position `start`, from the `span` inputs
     /// `start - taps + 1 ..= start + hop - 1`.
     fn compute(&mut self, start: i64, input: &[f32]) {
+        self.block_start = start;
+        if let Some(paired) = &mut self.paired {
+            let single = self.hop / 2;
+            paired.convolve(&input[..self.size], &input[single..single + self.size], self.taps, &mut self.block[0]);
+            return;
+        }
         self.input.copy_from_slice(input);
         // Buffer lengths come from the plans themselves, so these cannot fail.
         self.forward
@@ -363,7 +435,6 @@ impl FftConvolver {
                 .process_with_scratch(spectrum, block, &mut self.scratch)
                 .expect("buffers made by the plan, real at 0 and Nyquist");
         }
-        self.block_start = start;
     }
 
     /// Where position `k` of the current block is stored, counted from `offset`.
