@@ -37,8 +37,8 @@ pub struct Resampler {
     stages: Vec<StreamingStage>,
     /// Output of the last stage not yet known to be within the final length.
     held: Vec<f32>,
-    /// Buffers for each stage's output, kept between calls.
-    between: Vec<Vec<f32>>,
+    /// The last stage's output while output is held, kept between calls.
+    spare: Vec<f32>,
     finished: bool,
     from_hz: u32,
     to_hz: u32,
@@ -51,11 +51,10 @@ impl Resampler {
     /// crate has (see [`plan`]).
     pub fn new(from_hz: u32, to_hz: u32) -> Result<Self, Unsupported> {
         let stages: Vec<StreamingStage> = plan(from_hz, to_hz)?.iter().map(StreamingStage::new).collect();
-        let between = vec![Vec::new(); stages.len()];
         Ok(Resampler {
             stages,
             held: Vec::new(),
-            between,
+            spare: Vec::new(),
             finished: false,
             from_hz,
             to_hz,
@@ -72,31 +71,38 @@ impl Resampler {
     pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
         assert!(!self.finished, "push after finish");
         self.frames_in += input.len() as u64;
-        let Some((last, earlier)) = self.stages.split_last_mut() else {
+        let count = self.stages.len();
+        if count == 0 {
             // Equal rates: no stage.
             self.held.extend_from_slice(input);
             return self.release(out);
-        };
-        // The earlier stages' outputs, in buffers kept between calls.
-        let (earlier_out, last_out) = self.between.split_at_mut(earlier.len());
-        let mut block = input;
-        for (stage, buffer) in earlier.iter_mut().zip(earlier_out) {
-            buffer.clear();
-            stage.push(block, buffer);
-            block = buffer;
         }
+        // Each stage but the last appends its output straight to the next one's inputs
+        // (no copy in between).
+        for i in 0..count - 1 {
+            let (done, rest) = self.stages.split_at_mut(i + 1);
+            let (stage, next) = (&mut done[i], &mut rest[0]);
+            if i == 0 {
+                next.receive(|inputs| stage.push(input, inputs));
+            } else {
+                next.receive(|inputs| stage.run_received(inputs));
+            }
+        }
+        let last = &mut self.stages[count - 1];
+        let feed = |stage: &mut StreamingStage, out: &mut Vec<f32>| {
+            if count == 1 { stage.push(input, out) } else { stage.run_received(out) }
+        };
         if !self.held.is_empty() {
-            let buffer = &mut last_out[0];
-            buffer.clear();
-            last.push(block, buffer);
-            self.held.extend_from_slice(buffer);
+            self.spare.clear();
+            feed(last, &mut self.spare);
+            self.held.extend_from_slice(&self.spare);
             return self.release(out);
         }
         // The last stage writes straight to `out`. The filters lag the input, so their
         // output stays within soxr's length for the input so far; held output only
         // remains if that ever changed.
         let start = out.len();
-        last.push(block, out);
+        feed(last, out);
         let sure = ((self.total_out() - self.frames_out) as usize).min(out.len() - start);
         self.held.extend_from_slice(&out[start + sure..]);
         out.truncate(start + sure);

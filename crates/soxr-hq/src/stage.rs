@@ -141,6 +141,20 @@ impl StreamingStage {
         self.run(out);
     }
 
+    /// Lets `fill` append inputs (the stage before writing its output here) without
+    /// running: [`StreamingStage::run_received`] does that.
+    pub(crate) fn receive(&mut self, fill: impl FnOnce(&mut Vec<f32>)) {
+        debug_assert!(!self.finished);
+        let before = self.history.len();
+        fill(&mut self.history);
+        self.received += (self.history.len() - before) as i64;
+    }
+
+    /// Appends the outputs the inputs received so far make ready to `out`.
+    pub(crate) fn run_received(&mut self, out: &mut Vec<f32>) {
+        self.run(out);
+    }
+
     /// Declares the input complete and appends every remaining output that reads any
     /// of it (later ones would be zero).
     pub(crate) fn finish(&mut self, out: &mut Vec<f32>) {
