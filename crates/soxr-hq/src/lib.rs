@@ -23,6 +23,7 @@
 //! assert_eq!(out.len(), 22_050); // round(16,000 * 22,050 / 16,000), as soxr
 //! ```
 
+mod banded;
 mod design;
 mod plan;
 mod stage;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use crate::banded::Banded;
 use crate::plan::Stage;
 
 /// History is compacted once this many samples before the window are no longer needed.
@@ -41,9 +42,9 @@ pub(crate) struct StreamingStage {
 /// Where output `n` sits: on the up-sampled grid at `n down + centre`, so its last input
 /// is that position divided by `up`, and its phase the remainder.
 #[derive(Debug, Clone, Copy)]
-struct Clock {
-    up: u64,
-    down: u64,
+pub(crate) struct Clock {
+    pub up: u64,
+    pub down: u64,
     centre: u64,
     /// `down / up` and `down % up`: how far the last input and the phase move per output.
     step_last: i64,
@@ -52,14 +53,14 @@ struct Clock {
 
 /// An output's last input and phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cursor {
-    last: i64,
-    phase: usize,
+pub(crate) struct Cursor {
+    pub last: i64,
+    pub phase: usize,
 }
 
 impl Clock {
     /// Output `n`'s last input and phase.
-    fn window_end(self, n: u64) -> Cursor {
+    pub(crate) fn window_end(self, n: u64) -> Cursor {
         let position = n * self.down + self.centre;
         Cursor { last: (position / self.up) as i64, phase: (position % self.up) as usize }
     }
@@ -67,7 +68,7 @@ impl Clock {
     /// The next output's, from this one's: the position moves by `down`, without the
     /// division of [`Clock::window_end`].
     #[inline(always)]
-    fn advance(self, Cursor { last, phase }: Cursor) -> Cursor {
+    pub(crate) fn advance(self, Cursor { last, phase }: Cursor) -> Cursor {
         let (mut last, mut phase) = (last + self.step_last, phase + self.step_phase);
         if phase >= self.up as usize {
             phase -= self.up as usize;
@@ -85,6 +86,8 @@ enum Engine {
         phases: Vec<Vec<f32>>,
         /// Whether this CPU runs [`dot_fma`].
         fma: bool,
+        /// Polyphase stages: eight outputs at a time where the CPU allows.
+        banded: Option<Banded>,
     },
     Fft(Box<FftConvolver>),
 }
@@ -92,6 +95,13 @@ enum Engine {
 impl StreamingStage {
     pub(crate) fn new(stage: &Stage) -> Self {
         let (up, len) = (stage.up, stage.taps.len());
+        let clock = Clock {
+            up: up as u64,
+            down: stage.down as u64,
+            centre: ((len - 1) / 2) as u64,
+            step_last: (stage.down / up) as i64,
+            step_phase: stage.down % up,
+        };
         let phases: Vec<Vec<f32>> = (0..up).map(|p| stage.taps.iter().skip(p).step_by(up).copied().collect()).collect();
         let lengths: Vec<usize> = phases.iter().map(Vec::len).collect();
         let longest = lengths.iter().copied().max().unwrap_or(0);
@@ -104,7 +114,7 @@ impl StreamingStage {
             // Reversed, and zero-padded in front to a multiple of 16 taps, the width of
             // the AVX2 dot product's step (the padding reads earlier inputs times 0).
             let padded = longest.next_multiple_of(16);
-            let reversed = phases
+            let reversed: Vec<Vec<f32>> = phases
                 .into_iter()
                 .map(|taps| {
                     let mut row = vec![0.0; padded - taps.len()];
@@ -112,16 +122,11 @@ impl StreamingStage {
                     row
                 })
                 .collect();
-            (Engine::Direct { phases: reversed, fma: has_fma() }, padded)
+            let banded = if up > 1 { Banded::new(&reversed, clock) } else { None };
+            (Engine::Direct { phases: reversed, fma: has_fma(), banded }, padded)
         };
         StreamingStage {
-            clock: Clock {
-                up: up as u64,
-                down: stage.down as u64,
-                centre: ((len - 1) / 2) as u64,
-                step_last: (stage.down / up) as i64,
-                step_phase: stage.down % up,
-            },
+            clock,
             lengths,
             window,
             engine,
@@ -187,8 +192,24 @@ impl StreamingStage {
             }
             let before = out.len();
             match &mut self.engine {
-                Engine::Direct { phases, fma } => {
+                Engine::Direct { phases, fma, banded } => {
                     let inputs = Inputs { history: &self.history, first: self.first, received: self.received };
+                    if let Some(banded) = banded {
+                        // One at a time up to a group's start, then whole groups.
+                        let mut n = self.next;
+                        for _ in 0..banded.to_group_start(n) {
+                            if cursor.last >= inputs.received {
+                                break;
+                            }
+                            let (taps, window) = direct_window(phases, inputs, cursor);
+                            out.push(dot_on(*fma, taps, window));
+                            cursor = self.clock.advance(cursor);
+                            n += 1;
+                        }
+                        if banded.to_group_start(n) == 0 {
+                            banded.outputs(&mut n, inputs, self.clock, &mut cursor, out);
+                        }
+                    }
                     direct_outputs(phases, *fma, inputs, self.clock, &mut cursor, out);
                     if out.len() == before {
                         // Past the end of the input, on the zeros appended above.
@@ -321,20 +342,45 @@ impl Paired {
     /// The convolutions of `first` and `second` (each `size` inputs) into `out`, the
     /// first's valid positions (from `taps - 1` on), then the second's.
     fn convolve(&mut self, first: &[f32], second: &[f32], taps: usize, out: &mut [f32]) {
-        for ((z, &re), &im) in self.buffer.iter_mut().zip(first).zip(second) {
-            *z = Complex::new(re, im);
-        }
+        let avx2 = has_fma();
+        on_avx2(avx2, || {
+            for ((z, &re), &im) in self.buffer.iter_mut().zip(first).zip(second) {
+                *z = Complex::new(re, im);
+            }
+        });
         self.forward.process_with_scratch(&mut self.buffer, &mut self.scratch);
-        for (z, f) in self.buffer.iter_mut().zip(&self.spectrum) {
-            *z *= f;
-        }
+        on_avx2(avx2, || {
+            for (z, f) in self.buffer.iter_mut().zip(&self.spectrum) {
+                *z *= f;
+            }
+        });
         self.inverse.process_with_scratch(&mut self.buffer, &mut self.scratch);
         let valid = &self.buffer[taps - 1..];
         let (low, high) = out.split_at_mut(valid.len());
-        for ((l, h), z) in low.iter_mut().zip(high).zip(valid) {
-            (*l, *h) = (z.re, z.im);
-        }
+        on_avx2(avx2, || {
+            for ((l, h), z) in low.iter_mut().zip(high).zip(valid) {
+                (*l, *h) = (z.re, z.im);
+            }
+        });
     }
+}
+
+/// Runs `f` compiled for AVX2 where `avx2` (the CPU has it): twice the lanes in these
+/// element-wise loops, and the same numbers (Rust never fuses a multiply and an add
+/// unasked).
+#[inline(always)]
+fn on_avx2(avx2: bool, f: impl FnOnce()) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        #[target_feature(enable = "avx2")]
+        fn with_avx2(f: impl FnOnce()) {
+            f()
+        }
+        // SAFETY: `avx2` is set only where the CPU has AVX2 (`has_fma`).
+        return unsafe { with_avx2(f) };
+    }
+    let _ = avx2;
+    f()
 }
 
 impl std::fmt::Debug for FftConvolver {
@@ -465,10 +511,18 @@ impl FftConvolver {
 /// The inputs a stage holds: `history[i]` is input `first + i`, and inputs before
 /// `received` have arrived.
 #[derive(Clone, Copy)]
-struct Inputs<'a> {
-    history: &'a [f32],
-    first: i64,
-    received: i64,
+pub(crate) struct Inputs<'a> {
+    pub history: &'a [f32],
+    pub first: i64,
+    pub received: i64,
+}
+
+/// The output at `cursor`'s phase (taps reversed) and the inputs it reads.
+#[inline(always)]
+fn direct_window<'a>(phases: &'a [Vec<f32>], inputs: Inputs<'a>, cursor: Cursor) -> (&'a [f32], &'a [f32]) {
+    let taps = &phases[cursor.phase];
+    let from = (cursor.last - taps.len() as i64 + 1 - inputs.first) as usize;
+    (&taps[..], &inputs.history[from..from + taps.len()])
 }
 
 /// Appends every output of a direct stage whose inputs have all arrived, from
@@ -506,11 +560,7 @@ fn direct_outputs_with<const FMA: bool>(
 ) {
     let ready = (inputs.received - cursor.last).max(0) as u64;
     out.reserve((ready * clock.up / clock.down + 1) as usize);
-    let window = |cursor: Cursor| {
-        let taps = &phases[cursor.phase];
-        let from = (cursor.last - taps.len() as i64 + 1 - inputs.first) as usize;
-        (&taps[..], &inputs.history[from..from + taps.len()])
-    };
+    let window = |cursor: Cursor| direct_window(phases, inputs, cursor);
     #[cfg(target_arch = "x86_64")]
     if FMA {
         // Four outputs at a time, their sums reduced together.
@@ -558,7 +608,7 @@ fn dot4_fma(pairs: [(&[f32], &[f32]); 4]) -> [f32; 4] {
 }
 
 /// Whether this CPU has AVX2 and FMA, for [`dot_fma`].
-fn has_fma() -> bool {
+pub(crate) fn has_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
