@@ -50,7 +50,7 @@ impl Banded {
     /// length), or `None` where this path does not apply: a CPU without AVX2 and FMA, or
     /// bands wider than [`MAX_WIDTH`].
     pub(crate) fn new(phases: &[Vec<f32>], clock: Clock) -> Option<Self> {
-        if !crate::stage::has_fma() || phases.is_empty() {
+        if !crate::direct::has_fma() || phases.is_empty() {
             return None;
         }
         let taps = phases[0].len();

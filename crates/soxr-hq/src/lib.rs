@@ -25,6 +25,8 @@
 
 mod banded;
 mod design;
+mod direct;
+mod fft_convolver;
 mod plan;
 mod stage;
 
