@@ -46,32 +46,17 @@ impl Im2col {
     /// `out_h * out_w`) of `item` to `columns`.
     pub fn fill(&self, item: &[f32], columns: &mut [f32]) {
         let n = self.out_h * self.out_w;
-        let mut rows = columns.chunks_exact_mut(n);
-        for c in 0..self.channels {
-            let plane = &item[c * self.height * self.width..(c + 1) * self.height * self.width];
-            for i in 0..self.kernel_h {
-                for j in 0..self.kernel_w {
-                    let Some(row) = rows.next() else { return };
-                    // Output column x reads input column x + j - left: valid for x in
-                    // [left - j, left - j + width), clipped to the output.
-                    let x_start = self.left.saturating_sub(j).min(self.out_w);
-                    let x_end = (self.left + self.width).saturating_sub(j).min(self.out_w).max(x_start);
-                    for y in 0..self.out_h {
-                        let line = &mut row[y * self.out_w..(y + 1) * self.out_w];
-                        let source_y = (y + i).checked_sub(self.top).filter(|&s| s < self.height);
-                        match source_y {
-                            Some(sy) => {
-                                line[..x_start].fill(0.0);
-                                let from = sy * self.width + x_start + j - self.left;
-                                line[x_start..x_end].copy_from_slice(&plane[from..from + (x_end - x_start)]);
-                                line[x_end..].fill(0.0);
-                            }
-                            None => line.fill(0.0),
-                        }
-                    }
+        self.for_each_line(|row, y, read, from| {
+            let line = &mut columns[row * n + y * self.out_w..][..self.out_w];
+            match from {
+                Some(from) => {
+                    line[..read.start].fill(0.0);
+                    line[read.clone()].copy_from_slice(&item[from..from + read.len()]);
+                    line[read.end..].fill(0.0);
                 }
+                None => line.fill(0.0),
             }
-        }
+        });
     }
 
     /// The adjoint of [`Im2col::fill`]: adds every entry of `columns` to the input pixel
@@ -79,22 +64,36 @@ impl Im2col {
     /// gains the gradient of the input from the gradient of the columns.
     pub fn add_columns(&self, columns: &[f32], item: &mut [f32]) {
         let n = self.out_h * self.out_w;
-        let mut rows = columns.chunks_exact(n);
+        self.for_each_line(|row, y, read, from| {
+            if let Some(from) = from {
+                let line = &columns[row * n + y * self.out_w..][read.clone()];
+                for (target, &v) in item[from..from + line.len()].iter_mut().zip(line) {
+                    *target += v;
+                }
+            }
+        });
+    }
+
+    /// Calls `f(row, y, read, from)` for every output line `y` of every im2col row
+    /// (`(c, i, j)`: kernel cell `i, j` of channel `c`): the output columns `read` read
+    /// the input (the others read padding), from the item's offset `from` on; `from` is
+    /// `None` where the whole line reads padding.
+    #[inline(always)]
+    fn for_each_line(&self, mut f: impl FnMut(usize, usize, std::ops::Range<usize>, Option<usize>)) {
+        let mut row = 0;
         for c in 0..self.channels {
-            let plane = &mut item[c * self.height * self.width..(c + 1) * self.height * self.width];
             for i in 0..self.kernel_h {
                 for j in 0..self.kernel_w {
-                    let Some(row) = rows.next() else { return };
+                    // Output column x reads input column x + j - left: valid for x in
+                    // [left - j, left - j + width), clipped to the output.
                     let x_start = self.left.saturating_sub(j).min(self.out_w);
                     let x_end = (self.left + self.width).saturating_sub(j).min(self.out_w).max(x_start);
                     for y in 0..self.out_h {
-                        let Some(sy) = (y + i).checked_sub(self.top).filter(|&s| s < self.height) else { continue };
-                        let line = &row[y * self.out_w + x_start..y * self.out_w + x_end];
-                        let from = sy * self.width + x_start + j - self.left;
-                        for (target, &v) in plane[from..from + line.len()].iter_mut().zip(line) {
-                            *target += v;
-                        }
+                        let source_y = (y + i).checked_sub(self.top).filter(|&s| s < self.height);
+                        let from = source_y.map(|sy| (c * self.height + sy) * self.width + x_start + j - self.left);
+                        f(row, y, x_start..x_end, from);
                     }
+                    row += 1;
                 }
             }
         }

@@ -13,7 +13,7 @@ use burn::backend::tensor::FloatTensor;
 use burn_flex::FlexTensor;
 
 use super::kernels::{self, BlockShape, Parameters, Saved};
-use super::{ConvBlockOps, block_shape, pooled_tensor, vector};
+use super::{ConvBlockOps, pooled_tensor, vector};
 use crate::flex_values::{floats, tensor_like};
 
 /// The backward step of one block.
@@ -76,13 +76,7 @@ impl<C: CheckpointStrategy> ConvBlockOps for Autodiff<Flex, C> {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let nodes = [x.node(), weight.node(), bias.node(), gamma.node(), beta.node()];
         let [x, weight, bias, gamma, beta] = [x, weight, bias, gamma, beta].map(|t| t.into_primitive());
-        let shape = block_shape(&x, &weight, padding);
-        let forward = kernels::forward(
-            &floats(&x),
-            Parameters { weight: &floats(&weight), bias: &floats(&bias), gamma: &floats(&gamma), beta: &floats(&beta) },
-            epsilon,
-            &shape,
-        );
+        let (shape, forward) = super::forward(&x, [&weight, &bias, &gamma, &beta], padding, epsilon);
         let pooled = pooled_tensor(forward.pooled, &shape);
         // The statistics are constants for the graph (Burn's batch norm detaches them too).
         let statistics =

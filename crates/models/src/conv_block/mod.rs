@@ -60,13 +60,7 @@ impl ConvBlockOps for Flex {
         padding: [usize; 4],
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let shape = block_shape(&x, &weight, padding);
-        let forward = kernels::forward(
-            &floats(&x),
-            Parameters { weight: &floats(&weight), bias: &floats(&bias), gamma: &floats(&gamma), beta: &floats(&beta) },
-            epsilon,
-            &shape,
-        );
+        let (shape, forward) = forward(&x, [&weight, &bias, &gamma, &beta], padding, epsilon);
         let (mean, variance) = (vector(forward.mean), vector(forward.variance));
         (pooled_tensor(forward.pooled, &shape), mean, variance)
     }
@@ -123,6 +117,20 @@ pub(crate) fn conv_norm_relu_pool_train(
     update(&norm.running_mean, mean);
     update(&norm.running_var, variance);
     Some(Tensor::from_dispatch(pooled))
+}
+
+/// The block's shape and [`kernels::forward`] on the tensors' values.
+fn forward(
+    x: &FlexTensor,
+    [weight, bias, gamma, beta]: [&FlexTensor; 4],
+    padding: [usize; 4],
+    epsilon: f64,
+) -> (BlockShape, kernels::Forward) {
+    let shape = block_shape(x, weight, padding);
+    let parameters =
+        Parameters { weight: &floats(weight), bias: &floats(bias), gamma: &floats(gamma), beta: &floats(beta) };
+    let forward = kernels::forward(&floats(x), parameters, epsilon, &shape);
+    (shape, forward)
 }
 
 /// The block's shape from the input `[B, C, H, W]` and the weight `[O, C, kh, kw]`.
