@@ -89,7 +89,9 @@ impl Im2col {
                     let x_start = self.left.saturating_sub(j).min(self.out_w);
                     let x_end = (self.left + self.width).saturating_sub(j).min(self.out_w).max(x_start);
                     for y in 0..self.out_h {
-                        let source_y = (y + i).checked_sub(self.top).filter(|&s| s < self.height);
+                        // An empty read range reads padding only (and its offset could
+                        // fall outside the item).
+                        let source_y = (y + i).checked_sub(self.top).filter(|&s| s < self.height && x_start < x_end);
                         let from = source_y.map(|sy| (c * self.height + sy) * self.width + x_start + j - self.left);
                         f(row, y, x_start..x_end, from);
                     }

@@ -38,8 +38,13 @@ pub trait LinearOps: Backend {
 /// `linear.forward(x)`, fused in training on `flex`.
 pub(crate) fn linear<const D: usize>(linear: &Linear, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
+    let [inputs, _] = linear.weight.dims();
+    let fits = x.dims()[D - 1] == inputs
+        && x.dtype() == DType::F32
+        && linear.weight.val().dtype() == DType::F32
+        && linear.bias.as_ref().is_some_and(|b| b.val().dtype() == DType::F32);
     match &linear.bias {
-        Some(bias) if device.is_autodiff() && device.clone().inner() == Device::flex() && x.dtype() == DType::F32 => {
+        Some(bias) if fits && device.is_autodiff() && device.clone().inner() == Device::flex() => {
             Tensor::from_dispatch(<Dispatch as LinearOps>::fused_linear(
                 x.into_dispatch(),
                 linear.weight.val().into_dispatch(),

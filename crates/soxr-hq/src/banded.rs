@@ -85,7 +85,8 @@ impl Banded {
     /// at a time.
     pub(crate) fn to_group_start(&self, n: u64) -> usize {
         let j = (n % self.period as u64) as usize;
-        if j.is_multiple_of(LANES) { 0 } else { LANES - j % LANES }
+        // Groups start every LANES outputs and again at the period's end.
+        if j.is_multiple_of(LANES) { 0 } else { (LANES - j % LANES).min(self.period - j) }
     }
 
     /// Appends whole groups of outputs, from output `n` (at `cursor`, at a group's

@@ -84,7 +84,9 @@ pub(crate) fn conv_norm_relu_pool_train(
         && conv.stride == [1, 1]
         && conv.dilation == [1, 1]
         && conv.groups == 1
-        && x.dtype() == DType::F32;
+        && x.dtype() == DType::F32
+        && conv.weight.val().dtype() == DType::F32
+        && norm.gamma.val().dtype() == DType::F32;
     let padding = match conv.padding {
         PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
         PaddingConfig2d::Valid => [0; 4],

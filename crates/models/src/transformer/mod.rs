@@ -138,7 +138,7 @@ impl SpecTransformerConfig {
             class_token: normal([1, 1, self.dim]),
             positions: normal([1, self.tokens(), self.dim]),
             encoder: self.encoder(device),
-            norm: LayerNormConfig::new(self.dim).init(device),
+            norm: LayerNormConfig::new(self.dim).with_epsilon(LAYER_NORM_EPSILON).init(device),
             dropout: FastDropout::new(self.dropout),
             head: LinearConfig::new(self.dim, self.n_classes).init(device),
             patch: self.patch,

@@ -50,24 +50,30 @@ fn applies(x: &Tensor<3>) -> bool {
     device.is_autodiff() && device.inner() == Device::flex() && x.dtype() == DType::F32
 }
 
-/// GELU (`activation`'s) on `x`.
+/// GELU (`activation`'s) on `x`; the fused operation computes the exact (error
+/// function) form, so a tanh-approximating `activation` goes through Burn.
 pub(super) fn gelu<const D: usize>(activation: &burn::nn::Gelu, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
-    if device.is_autodiff() && device.inner() == Device::flex() && x.dtype() == DType::F32 {
+    if !activation.approximate && device.is_autodiff() && device.inner() == Device::flex() && x.dtype() == DType::F32 {
         return Tensor::from_dispatch(<Dispatch as EncoderOps>::fused_gelu(x.into_dispatch()));
     }
     activation.forward(x)
 }
 
-/// `norm` (built with `epsilon`) over the last axis of `x`.
+/// `norm` over the last axis of `x`. `epsilon` must be the one `norm` was built with
+/// (Burn keeps it private): the encoder's norms and the final one are all built with
+/// [`super::LAYER_NORM_EPSILON`].
 pub(super) fn layer_norm(norm: &LayerNorm, epsilon: f64, x: Tensor<3>) -> Tensor<3> {
+    let parameters_f32 = norm.gamma.val().dtype() == DType::F32;
     match &norm.beta {
-        Some(beta) if applies(&x) => Tensor::from_dispatch(<Dispatch as EncoderOps>::fused_layer_norm(
-            x.into_dispatch(),
-            norm.gamma.val().into_dispatch(),
-            beta.val().into_dispatch(),
-            epsilon,
-        )),
+        Some(beta) if applies(&x) && parameters_f32 && beta.val().dtype() == DType::F32 => {
+            Tensor::from_dispatch(<Dispatch as EncoderOps>::fused_layer_norm(
+                x.into_dispatch(),
+                norm.gamma.val().into_dispatch(),
+                beta.val().into_dispatch(),
+                epsilon,
+            ))
+        }
         _ => norm.forward(x),
     }
 }
